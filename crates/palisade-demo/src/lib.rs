@@ -1,0 +1,227 @@
+//! The Palisade demo: register, log in, see your account, log out.
+//!
+//! Server-side sessions in SQLite (`<data_dir>/palisade.db`), users with
+//! Argon2id password hashes in the same database, pages rendered with
+//! minijinja (auto-escaped). Everything a test needs to run the app
+//! in-process is public: build a [`DemoConfig`], call [`build_app`], serve
+//! the router on any listener.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), palisade_demo::DemoError> {
+//! use palisade::keys::KeyRing;
+//! let config = palisade_demo::DemoConfig::new("/tmp/demo-data")
+//!     .with_keys(KeyRing::from_base64(&KeyRing::generate_secret_base64())?);
+//! let app = palisade_demo::build_app(&config).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+//! axum::serve(listener, app).await.expect("serve");
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod config;
+mod forms;
+mod middleware;
+mod routes;
+pub mod secret;
+mod templates;
+pub mod users;
+
+use axum::Router;
+use palisade::keys::{KeyError, KeyRing};
+use palisade::session::{SessionConfigError, SessionLayer};
+use palisade::store::{SqliteStore, StoreError};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+pub use config::Args;
+pub use secret::SecretError;
+pub use users::UsersError;
+
+/// File name of the SQLite database (sessions and users) in the data directory.
+pub const DATABASE_FILE: &str = "palisade.db";
+/// How often expired sessions are deleted from the store.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// Where the demo listens unless told otherwise.
+pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3000);
+
+/// Everything the demo needs to start.
+#[derive(Clone, Debug)]
+pub struct DemoConfig {
+    /// Address [`serve`] listens on (ignored by [`build_app`]).
+    pub addr: SocketAddr,
+    /// Directory for the database and the generated secret; created if missing.
+    pub data_dir: PathBuf,
+    /// The session secret. `None`: read `<data_dir>/secret_key`, generating
+    /// it (mode 0600) on first start so sessions survive restarts.
+    /// (`KeyRing`'s `Debug` shows key ids only, never key material.)
+    pub keys: Option<KeyRing>,
+}
+
+impl DemoConfig {
+    /// Defaults: listen on `127.0.0.1:3000`, secret from the data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self { addr: DEFAULT_ADDR, data_dir: data_dir.into(), keys: None }
+    }
+
+    /// Use this key ring instead of the data directory's secret file.
+    pub fn with_keys(mut self, keys: KeyRing) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Listen on `addr`.
+    pub fn with_addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+}
+
+/// Why the demo could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("the data directory path {0} is not valid UTF-8; choose another --data-dir")]
+    NonUtf8Path(PathBuf),
+    #[error("cannot open the session store: {0}")]
+    Store(#[from] StoreError),
+    #[error("invalid session configuration: {0}")]
+    Session(#[from] SessionConfigError),
+    #[error("cannot prepare the users table: {0}")]
+    Users(#[from] UsersError),
+    #[error("cannot load the page templates: {0}")]
+    Templates(#[from] minijinja::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Builds the whole app (routes, session layer, security middleware) and
+/// starts the background session sweeper on the current tokio runtime.
+pub async fn build_app(config: &DemoConfig) -> Result<Router, DemoError> {
+    Ok(build(config).await?.0)
+}
+
+async fn build(config: &DemoConfig) -> Result<(Router, JoinHandle<()>), DemoError> {
+    create_data_dir(&config.data_dir)?;
+    let keys = match &config.keys {
+        Some(keys) => keys.clone(),
+        None => secret::load_or_generate(&config.data_dir)?,
+    };
+    let url = sqlite_url(&config.data_dir.join(DATABASE_FILE))?;
+    let store = SqliteStore::connect(&url).await?;
+    let users = users::Users::new(store.pool().clone()).await?;
+    let sweeper = store.spawn_sweeper(SWEEP_INTERVAL);
+    let sessions = SessionLayer::server_side(store, keys).build()?;
+    let state = routes::AppState { users, templates: std::sync::Arc::new(templates::Templates::new()?) };
+    let app = routes::router(state)
+        .layer(sessions)
+        // Outermost: refused requests never reach the session store.
+        .layer(axum::middleware::map_response(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::same_origin_writes));
+    Ok((app, sweeper))
+}
+
+/// Runs the demo on `config.addr` until Ctrl-C (or SIGTERM), then lets the
+/// requests in flight finish.
+pub async fn serve(config: DemoConfig) -> Result<(), DemoError> {
+    let (app, sweeper) = build(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| DemoError::Bind { addr: config.addr, source })?;
+    let addr = listener.local_addr().map_err(DemoError::Serve)?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "listening on a non-loopback address: browsers only send the Secure session cookie over HTTPS \
+             (or to localhost), so put this behind a TLS-terminating proxy"
+        );
+    }
+    tracing::info!("Palisade demo listening on http://{addr}");
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    sweeper.abort();
+    tracing::info!("shut down");
+    served.map_err(DemoError::Serve)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+/// Creates the data directory (mode 0700: it holds the secret and the
+/// sessions) if it is missing.
+fn create_data_dir(path: &Path) -> Result<(), DemoError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| DemoError::DataDir { path: path.to_owned(), source })
+}
+
+/// `sqlite://<path>?mode=rwc`, with `%`, `?` and `#` in the path
+/// percent-encoded (sqlx decodes them), so any UTF-8 path works.
+fn sqlite_url(path: &Path) -> Result<String, DemoError> {
+    let text = path.to_str().ok_or_else(|| DemoError::NonUtf8Path(path.to_owned()))?;
+    let mut url = String::from("sqlite://");
+    for c in text.chars() {
+        match c {
+            '%' => url.push_str("%25"),
+            '?' => url.push_str("%3F"),
+            '#' => url.push_str("%23"),
+            c => url.push(c),
+        }
+    }
+    url.push_str("?mode=rwc");
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_url_escapes_query_and_fragment_characters() {
+        assert_eq!(sqlite_url(Path::new("data/palisade.db")).unwrap(), "sqlite://data/palisade.db?mode=rwc");
+        assert_eq!(
+            sqlite_url(Path::new("/tmp/a?b#c%d/palisade.db")).unwrap(),
+            "sqlite:///tmp/a%3Fb%23c%25d/palisade.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn config_debug_shows_no_key_material() {
+        let secret = KeyRing::generate_secret_base64();
+        let config = DemoConfig::new("d").with_keys(KeyRing::from_base64(&secret).unwrap());
+        assert!(!format!("{config:?}").contains(secret.as_str()));
+    }
+}

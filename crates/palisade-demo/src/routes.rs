@@ -1,0 +1,283 @@
+//! The pages: home, register, login, logout, account, 404.
+
+use crate::forms::{field_messages, LoginForm, NextQuery, RegisterForm};
+use crate::templates::Templates;
+use crate::users::{User, Users, UsersError};
+use axum::extract::{Form, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use minijinja::{context, Value};
+use palisade::redirect::RedirectPolicy;
+use palisade::session::{Session, SessionError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use validator::Validate;
+
+/// Session keys.
+const USER_ID: &str = "user_id";
+const USERNAME: &str = "username";
+
+const FIELDS: [&str; 2] = ["username", "password"];
+const LOGIN_FAILED: &str = "Invalid username or password.";
+const STYLE: &str = include_str!("../static/style.css");
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) users: Users,
+    pub(crate) templates: Arc<Templates>,
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/register", get(register_page).post(register))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/account", get(account))
+        .route("/style.css", get(stylesheet))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// A handler failure. Store failures keep the library's 503; anything else
+/// is a logged 500 that reveals no internals.
+pub(crate) enum AppError {
+    Session(SessionError),
+    Users(UsersError),
+    Template(minijinja::Error),
+}
+
+impl From<SessionError> for AppError {
+    fn from(err: SessionError) -> Self {
+        Self::Session(err)
+    }
+}
+
+impl From<UsersError> for AppError {
+    fn from(err: UsersError) -> Self {
+        Self::Users(err)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::Session(err) => return err.into_response(),
+            AppError::Users(err) => tracing::error!(error = %err, "user database failure"),
+            AppError::Template(err) => tracing::error!(error = %err, "template failure"),
+        }
+        (StatusCode::INTERNAL_SERVER_ERROR, [(CACHE_CONTROL, "no-store")], "Internal server error.\n").into_response()
+    }
+}
+
+type Result<T = Response, E = AppError> = std::result::Result<T, E>;
+
+impl AppState {
+    fn page(&self, status: StatusCode, name: &str, ctx: Value) -> Result {
+        let html = self.templates.render(name, ctx).map_err(AppError::Template)?;
+        Ok((status, Html(html)).into_response())
+    }
+
+    /// A register or login form, re-filled with the typed username (never
+    /// the password).
+    fn form_page(&self, status: StatusCode, name: &str, user: Option<String>, view: FormView<'_>) -> Result {
+        let FormView { username, errors, form_error, next } = view;
+        let errors = errors.unwrap_or_else(no_errors);
+        self.page(status, name, context! { user, username, errors, form_error, next })
+    }
+}
+
+/// What a register or login form shows besides the nav.
+#[derive(Default)]
+struct FormView<'a> {
+    username: &'a str,
+    /// Messages per field (`None`: no errors).
+    errors: Option<BTreeMap<String, Vec<String>>>,
+    /// A message about the whole form.
+    form_error: Option<&'a str>,
+    /// The (already checked) `next` for the hidden field.
+    next: Option<&'a str>,
+}
+
+fn no_errors() -> BTreeMap<String, Vec<String>> {
+    FIELDS.iter().map(|f| ((*f).to_owned(), Vec::new())).collect()
+}
+
+/// `303 See Other` to `location` (a value that came through the redirect
+/// policy or from this file).
+fn see_other(location: &str) -> Response {
+    let value = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(LOCATION, value)]).into_response()
+}
+
+/// The logged-in username, read from the session.
+async fn current_user(session: &Session) -> Result<Option<String>, SessionError> {
+    session.get(USERNAME).await
+}
+
+/// Logs `user` in: a new session id (stops session fixation) holding the
+/// user. A session that belonged to another user is emptied first, so
+/// nothing of theirs carries over.
+async fn log_in(session: &Session, user: &User) -> Result<(), SessionError> {
+    if session.get::<i64>(USER_ID).await?.is_some_and(|id| id != user.id) {
+        session.flush().await?;
+    }
+    session.rotate_id().await?;
+    session.insert(USER_ID, user.id).await?;
+    session.insert(USERNAME, &user.username).await?;
+    Ok(())
+}
+
+fn utc(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| format!("{unix} (unix time)"))
+}
+
+async fn home(State(state): State<AppState>, session: Session) -> Result {
+    let user = current_user(&session).await?;
+    state.page(StatusCode::OK, "home.html", context! { user })
+}
+
+async fn register_page(State(state): State<AppState>, session: Session) -> Result {
+    let user = current_user(&session).await?;
+    state.form_page(StatusCode::OK, "register.html", user, FormView::default())
+}
+
+async fn register(State(state): State<AppState>, session: Session, Form(form): Form<RegisterForm>) -> Result {
+    let user = current_user(&session).await?;
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    if let Err(errors) = form.validate() {
+        let errors = field_messages(&errors, &FIELDS);
+        let view = FormView { username: &form.username, errors: Some(errors), ..FormView::default() };
+        return state.form_page(status, "register.html", user, view);
+    }
+    match state.users.register(&form.username, &form.password).await {
+        Ok(new) => {
+            log_in(&session, &new).await?;
+            tracing::info!(username = ?new.username, user_id = new.id, "registered and logged in");
+            Ok(see_other("/account"))
+        }
+        Err(UsersError::UsernameTaken) => {
+            tracing::info!(username = ?form.username, "registration refused: username taken");
+            let mut errors = no_errors();
+            errors.insert("username".into(), vec!["Username taken: please choose another one.".into()]);
+            let view = FormView { username: &form.username, errors: Some(errors), ..FormView::default() };
+            state.form_page(status, "register.html", user, view)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Only a `next` that passes the redirect policy is kept in the form.
+fn safe_next(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| !n.is_empty() && RedirectPolicy::same_origin().is_allowed(n))
+}
+
+async fn login_page(State(state): State<AppState>, session: Session, Query(query): Query<NextQuery>) -> Result {
+    let user = current_user(&session).await?;
+    let next = safe_next(query.next.as_deref());
+    state.form_page(StatusCode::OK, "login.html", user, FormView { next, ..FormView::default() })
+}
+
+async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<NextQuery>,
+    Form(form): Form<LoginForm>,
+) -> Result {
+    let user = current_user(&session).await?;
+    // The form's hidden field wins over the query string; both are untrusted.
+    let next = form.next.as_deref().filter(|n| !n.is_empty()).or(query.next.as_deref().filter(|n| !n.is_empty()));
+    if let Err(errors) = form.validate() {
+        let errors = field_messages(&errors, &FIELDS);
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        let view = FormView { username: &form.username, errors: Some(errors), form_error: None, next: safe_next(next) };
+        return state.form_page(status, "login.html", user, view);
+    }
+    match state.users.verify(&form.username, &form.password).await? {
+        Some(found) => {
+            log_in(&session, &found).await?;
+            tracing::info!(username = ?found.username, user_id = found.id, "login succeeded");
+            Ok(see_other(RedirectPolicy::same_origin().next_or(next, "/account")))
+        }
+        None => {
+            tracing::warn!(username = ?form.username, "login failed: invalid username or password");
+            let view = FormView {
+                username: &form.username,
+                errors: None,
+                form_error: Some(LOGIN_FAILED),
+                next: safe_next(next),
+            };
+            state.form_page(StatusCode::UNAUTHORIZED, "login.html", user, view)
+        }
+    }
+}
+
+async fn logout(session: Session) -> Result {
+    let user = current_user(&session).await?;
+    session.flush().await?;
+    match user {
+        Some(username) => tracing::info!(username = ?username, "logged out"),
+        None => tracing::debug!("logout without a session"),
+    }
+    Ok(see_other("/"))
+}
+
+async fn account(State(state): State<AppState>, session: Session) -> Result {
+    let to_login = || see_other("/login?next=/account");
+    let Some(user_id) = session.get::<i64>(USER_ID).await? else {
+        return Ok(to_login());
+    };
+    let Some(user) = state.users.find(user_id).await? else {
+        // The account was deleted while the session lived on.
+        session.flush().await?;
+        return Ok(to_login());
+    };
+    let meta = session.meta().await?;
+    let ctx = context! {
+        user => &user.username,
+        account => context! { id => user.id, username => &user.username, registered => utc(user.created_at) },
+        session => context! {
+            created => utc(meta.created_at),
+            last_seen => utc(meta.last_seen),
+            expires => utc(meta.expires_at),
+        },
+    };
+    state.page(StatusCode::OK, "account.html", ctx)
+}
+
+async fn stylesheet() -> Response {
+    ([(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "public, max-age=3600")], STYLE).into_response()
+}
+
+async fn not_found(State(state): State<AppState>, session: Session) -> Result {
+    let user = current_user(&session).await?;
+    let ctx = context! { user, heading => "Page not found", message => "There is no page at this address." };
+    state.page(StatusCode::NOT_FOUND, "error.html", ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formats_unix_seconds() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
+    }
+
+    #[test]
+    fn next_is_kept_only_when_safe() {
+        assert_eq!(safe_next(Some("/account?tab=1")), Some("/account?tab=1"));
+        assert_eq!(safe_next(Some("//evil.example")), None);
+        assert_eq!(safe_next(Some("https://evil.example/")), None);
+        assert_eq!(safe_next(Some("")), None);
+        assert_eq!(safe_next(None), None);
+    }
+}

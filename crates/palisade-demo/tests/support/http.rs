@@ -1,0 +1,86 @@
+//! A client without redirects or cookie store: cookies are handled by hand
+//! so every `Set-Cookie` can be inspected.
+
+use super::{spawn_app, TestApp};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, Response, StatusCode};
+
+pub const COOKIE_NAME: &str = "__Host-session";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct Browserless {
+    pub app: TestApp,
+    pub client: Client,
+}
+
+impl Browserless {
+    pub async fn new() -> Self {
+        Self::with(spawn_app().await)
+    }
+
+    pub fn with(app: TestApp) -> Self {
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { app, client }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        let mut req = self.client.get(self.app.url(path));
+        if let Some(value) = cookie {
+            req = req.header(COOKIE, format!("{COOKIE_NAME}={value}"));
+        }
+        req.send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Response {
+        let mut req = self.client.post(self.app.url(path)).form(form);
+        if let Some(value) = cookie {
+            req = req.header(COOKIE, format!("{COOKIE_NAME}={value}"));
+        }
+        req.send().await.expect("POST")
+    }
+
+    /// Registers `username` and returns the session cookie's value.
+    pub async fn register(&self, username: &str) -> String {
+        let res = self.post("/register", &[("username", username), ("password", PASSWORD)], None).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "register {username}");
+        cookie_value(&session_set_cookie(&res).expect("register sets the session cookie"))
+    }
+}
+
+/// The `Set-Cookie` header for the session cookie, if any (exactly one).
+pub fn session_set_cookie(res: &Response) -> Option<String> {
+    let all: Vec<String> = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().expect("ASCII Set-Cookie").to_owned())
+        .filter(|v| v.starts_with(&format!("{COOKIE_NAME}=")))
+        .collect();
+    assert!(all.len() <= 1, "several session cookies set: {all:?}");
+    all.into_iter().next()
+}
+
+pub fn cookie_value(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().unwrap_or_default();
+    pair.split_once('=').map(|(_, v)| v.to_owned()).unwrap_or_default()
+}
+
+/// The attributes after the name=value pair, trimmed.
+pub fn attributes(set_cookie: &str) -> Vec<String> {
+    set_cookie.split(';').skip(1).map(|a| a.trim().to_owned()).collect()
+}
+
+pub fn location(res: &Response) -> &str {
+    res.headers().get(LOCATION).expect("Location header").to_str().expect("ASCII Location")
+}
+
+pub fn assert_secure_session_cookie(set_cookie: &str) {
+    let attrs = attributes(set_cookie);
+    for wanted in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(attrs.iter().any(|a| a.eq_ignore_ascii_case(wanted)), "{set_cookie:?} lacks {wanted}");
+    }
+    for banned in ["domain", "max-age", "expires"] {
+        assert!(!attrs.iter().any(|a| a.to_ascii_lowercase().starts_with(banned)), "{set_cookie:?} has {banned}");
+    }
+    assert!(cookie_value(set_cookie).len() >= 43, "a 256-bit id and a signature: {set_cookie:?}");
+}

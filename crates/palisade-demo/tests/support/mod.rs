@@ -1,0 +1,48 @@
+//! Starting the demo in-process for the integration tests.
+#![allow(dead_code)] // each test binary uses a different part
+
+pub mod http;
+
+use palisade::keys::KeyRing;
+use palisade_demo::{build_app, DemoConfig};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+/// A running demo on a free loopback port, with its own data directory.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub data_dir: PathBuf,
+    /// Deleted when the test ends.
+    _temp: Option<TempDir>,
+}
+
+/// A fresh data directory and an explicit secret (no environment variables).
+pub async fn spawn_app() -> TestApp {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let keys = KeyRing::from_base64(&KeyRing::generate_secret_base64()).expect("generated secret is valid");
+    let config = DemoConfig::new(temp.path().join("data")).with_keys(keys);
+    let mut app = spawn_with(config).await;
+    app._temp = Some(temp);
+    app
+}
+
+/// Serves `config` on `127.0.0.1:0` until the test's runtime ends.
+pub async fn spawn_with(config: DemoConfig) -> TestApp {
+    let app = build_app(&config).await.expect("build_app");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    TestApp { addr, base: format!("http://{addr}"), data_dir: config.data_dir.clone(), _temp: None }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}

@@ -1,0 +1,198 @@
+use super::codec::{CookieError, MAX_COOKIE_BYTES};
+use http::HeaderValue;
+use std::time::Duration;
+
+/// The `SameSite` attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SameSite {
+    /// Sent on same-site requests only.
+    Strict,
+    /// Also sent on top-level cross-site navigations (links), not on
+    /// cross-site POSTs, images or frames. The default: it stops most CSRF
+    /// without logging out users who follow a link to the site.
+    Lax,
+    /// Sent everywhere; requires `Secure`.
+    None,
+}
+
+impl SameSite {
+    fn to_cookie(self) -> cookie::SameSite {
+        match self {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        }
+    }
+}
+
+/// A cookie configuration that cannot be used safely.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CookieConfigError {
+    #[error("cookie `{name}`: Secure=false is only allowed in development mode (call `.insecure_development_mode()`)")]
+    InsecureOutsideDevelopment { name: String },
+    #[error("cookie `{name}`: SameSite=None requires Secure (browsers reject it otherwise)")]
+    SameSiteNoneWithoutSecure { name: String },
+    #[error("cookie `{name}`: the __Host- prefix requires Secure, Path=/ and no Domain")]
+    HostPrefixViolated { name: String },
+    #[error("cookie `{name}`: the __Secure- prefix requires Secure")]
+    SecurePrefixViolated { name: String },
+    #[error("cookie name `{name}` is empty or has characters not allowed in a cookie name")]
+    InvalidName { name: String },
+}
+
+/// The attributes of a cookie Palisade sets.
+///
+/// Defaults, each stopping an attack:
+/// - `__Host-` name prefix: the browser refuses the cookie unless it is
+///   `Secure`, `Path=/` and has no `Domain`, so a sibling subdomain or a
+///   plain-HTTP man in the middle cannot plant (toss) a cookie of that name.
+/// - `Secure`: never sent over plain HTTP, where anyone on the path reads it.
+/// - `HttpOnly`: invisible to `document.cookie`, so an XSS cannot steal it.
+/// - `SameSite=Lax`: not sent on cross-site POSTs (CSRF).
+/// - `Path=/`, no `Domain`: the cookie goes to this host only, not to
+///   subdomains that may be less trusted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieAttributes {
+    pub name: String,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: SameSite,
+    pub path: String,
+    pub domain: Option<String>,
+}
+
+impl CookieAttributes {
+    /// Secure defaults for a cookie called `name` (give it the `__Host-` prefix).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            path: "/".into(),
+            domain: None,
+        }
+    }
+
+    /// Refuses contradictory or insecure settings at startup.
+    pub fn validate(&self, development_mode: bool) -> Result<(), CookieConfigError> {
+        let name = self.name.clone();
+        let valid_char = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
+        if self.name.is_empty() || !self.name.chars().all(valid_char) {
+            return Err(CookieConfigError::InvalidName { name });
+        }
+        if !self.secure && !development_mode {
+            return Err(CookieConfigError::InsecureOutsideDevelopment { name });
+        }
+        if self.same_site == SameSite::None && !self.secure {
+            return Err(CookieConfigError::SameSiteNoneWithoutSecure { name });
+        }
+        if self.name.starts_with("__Host-") && (!self.secure || self.path != "/" || self.domain.is_some()) {
+            return Err(CookieConfigError::HostPrefixViolated { name });
+        }
+        if self.name.starts_with("__Secure-") && !self.secure {
+            return Err(CookieConfigError::SecurePrefixViolated { name });
+        }
+        Ok(())
+    }
+
+    /// A `Set-Cookie` header carrying `value`. `max_age: None` makes a
+    /// browser-session cookie. Refuses (and logs) a header over 4096 bytes
+    /// rather than let the browser drop it silently.
+    pub fn set_cookie(&self, value: &str, max_age: Option<Duration>) -> Result<HeaderValue, CookieError> {
+        let mut builder = cookie::Cookie::build((self.name.as_str(), value))
+            .secure(self.secure)
+            .http_only(self.http_only)
+            .same_site(self.same_site.to_cookie())
+            .path(self.path.as_str());
+        if let Some(domain) = &self.domain {
+            builder = builder.domain(domain.as_str());
+        }
+        if let Some(age) = max_age {
+            let secs = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+            builder = builder.max_age(cookie::time::Duration::seconds(secs));
+        }
+        let header = builder.build().to_string();
+        if header.len() > MAX_COOKIE_BYTES {
+            tracing::error!(cookie = %self.name, bytes = header.len(), "Set-Cookie too large; not sent");
+            return Err(CookieError::TooLarge);
+        }
+        HeaderValue::from_str(&header).map_err(|_| CookieError::Malformed)
+    }
+
+    /// A `Set-Cookie` header that deletes the cookie (empty, `Max-Age=0`).
+    pub fn removal(&self) -> HeaderValue {
+        self.set_cookie("", Some(Duration::ZERO)).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+    }
+
+    /// The values of every cookie called `self.name` in a request's
+    /// `Cookie` headers, in order.
+    pub fn find_in<'a>(&'a self, headers: &'a http::HeaderMap) -> impl Iterator<Item = &'a str> + 'a {
+        headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .flat_map(|h| h.split(';'))
+            .filter_map(move |pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name.trim() == self.name).then(|| value.trim().trim_matches('"'))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_host_prefixed_secure_httponly_lax() {
+        let attrs = CookieAttributes::new("__Host-session");
+        attrs.validate(false).unwrap();
+        let header = attrs.set_cookie("v", None).unwrap();
+        let header = header.to_str().unwrap();
+        for part in ["__Host-session=v", "Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(header.contains(part), "{header} lacks {part}");
+        }
+        assert!(!header.contains("Domain"));
+    }
+
+    #[test]
+    fn insecure_cookie_needs_development_mode() {
+        let mut attrs = CookieAttributes::new("session");
+        attrs.secure = false;
+        assert!(matches!(attrs.validate(false), Err(CookieConfigError::InsecureOutsideDevelopment { .. })));
+        attrs.validate(true).unwrap();
+    }
+
+    #[test]
+    fn samesite_none_requires_secure() {
+        let mut attrs = CookieAttributes::new("session");
+        attrs.secure = false;
+        attrs.same_site = SameSite::None;
+        assert!(matches!(attrs.validate(true), Err(CookieConfigError::SameSiteNoneWithoutSecure { .. })));
+    }
+
+    #[test]
+    fn host_prefix_refuses_a_domain() {
+        let mut attrs = CookieAttributes::new("__Host-session");
+        attrs.domain = Some("example.com".into());
+        assert!(matches!(attrs.validate(false), Err(CookieConfigError::HostPrefixViolated { .. })));
+    }
+
+    #[test]
+    fn oversized_set_cookie_is_refused() {
+        let attrs = CookieAttributes::new("__Host-session");
+        let big = "a".repeat(MAX_COOKIE_BYTES);
+        assert_eq!(attrs.set_cookie(&big, None), Err(CookieError::TooLarge));
+    }
+
+    #[test]
+    fn finds_every_cookie_of_its_name() {
+        let attrs = CookieAttributes::new("__Host-session");
+        let mut headers = http::HeaderMap::new();
+        headers.append(http::header::COOKIE, "a=1; __Host-session=x".parse().unwrap());
+        headers.append(http::header::COOKIE, "__Host-session=y".parse().unwrap());
+        assert_eq!(attrs.find_in(&headers).collect::<Vec<_>>(), ["x", "y"]);
+    }
+}

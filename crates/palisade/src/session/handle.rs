@@ -1,0 +1,268 @@
+use super::error::SessionError;
+use super::id::SessionId;
+use super::layer::{Backend, Shared};
+use crate::cookie::CookieError;
+use crate::store::{Data, StoreError, UnixTime};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// The session of the current request. Cheap to clone; all clones share state.
+///
+/// Every method loads the session on first use (one store read for
+/// server-side sessions); the layer writes what changed after the handler.
+#[derive(Clone)]
+pub struct Session {
+    pub(crate) state: Arc<Mutex<State>>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Session { .. }")
+    }
+}
+
+/// Timestamps of a session, for showing to its user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionMeta {
+    /// When the session id was issued (reset at login by `rotate_id`).
+    pub created_at: UnixTime,
+    /// Last recorded use (refreshed at most once per touch interval).
+    pub last_seen: UnixTime,
+    /// When it dies unless used again.
+    pub expires_at: UnixTime,
+    /// True when nothing has been stored yet (no cookie issued).
+    pub is_new: bool,
+}
+
+pub(crate) struct State {
+    /// Values of every cookie with the session's name, not yet verified.
+    pub(crate) candidates: Vec<String>,
+    pub(crate) loaded: Option<Loaded>,
+    /// Set when a store read failed: the layer answers 503 even if the
+    /// handler swallowed the error (fail closed).
+    pub(crate) load_failed: bool,
+}
+
+/// The session as this request sees it, plus what it changed.
+pub(crate) struct Loaded {
+    /// Id of the record found for this request (None: a new session).
+    pub(crate) id: Option<SessionId>,
+    pub(crate) data: Data,
+    pub(crate) created_at: UnixTime,
+    pub(crate) last_seen: UnixTime,
+    pub(crate) set: BTreeMap<String, serde_json::Value>,
+    pub(crate) removed: BTreeSet<String>,
+    pub(crate) rotated: bool,
+    pub(crate) flushed: bool,
+    /// The request's cookie verified under a fallback key.
+    pub(crate) reissue: bool,
+    /// The request carried some session cookie (valid or not).
+    pub(crate) had_cookie: bool,
+    /// A valid, live session was found for the request's cookie.
+    pub(crate) existing: bool,
+}
+
+impl Loaded {
+    fn fresh(now: UnixTime, had_cookie: bool) -> Self {
+        Self {
+            id: None,
+            data: Data::new(),
+            created_at: now,
+            last_seen: now,
+            set: BTreeMap::new(),
+            removed: BTreeSet::new(),
+            rotated: false,
+            flushed: false,
+            reissue: false,
+            had_cookie,
+            existing: false,
+        }
+    }
+
+    pub(crate) fn is_modified(&self) -> bool {
+        !self.set.is_empty() || !self.removed.is_empty()
+    }
+}
+
+/// What a cookie session's cookie holds.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct CookiePayload {
+    #[serde(rename = "c")]
+    pub(crate) created_at: UnixTime,
+    #[serde(rename = "s")]
+    pub(crate) last_seen: UnixTime,
+    #[serde(rename = "d")]
+    pub(crate) data: Data,
+}
+
+/// Keys end up in store-side JSON paths (`$."key"` in SQLite); refusing
+/// quotes, backslashes and control characters keeps a key from breaking out
+/// of its path.
+fn check_key(key: &str) -> Result<(), SessionError> {
+    let ok = !key.is_empty() && key.len() <= 256 && !key.chars().any(|c| c.is_control() || c == '"' || c == '\\');
+    if ok {
+        Ok(())
+    } else {
+        Err(SessionError::InvalidKey)
+    }
+}
+
+impl Session {
+    pub(crate) fn new(shared: Arc<Shared>, candidates: Vec<String>) -> Self {
+        Self { state: Arc::new(Mutex::new(State { candidates, loaded: None, load_failed: false })), shared }
+    }
+
+    /// Reads `key` as a `T`.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        self.with_loaded(|l| match l.data.get(key) {
+            Some(value) => Ok(Some(T::deserialize(value)?)),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    /// Stores `value` under `key`.
+    pub async fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), SessionError> {
+        check_key(key)?;
+        let value = serde_json::to_value(value)?;
+        self.with_loaded(|l| {
+            l.removed.remove(key);
+            l.set.insert(key.to_owned(), value.clone());
+            l.data.insert(key.to_owned(), value);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes `key` and returns its value, if any.
+    pub async fn remove<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        check_key(key)?;
+        self.with_loaded(|l| {
+            l.set.remove(key);
+            l.removed.insert(key.to_owned());
+            match l.data.remove(key) {
+                Some(value) => Ok(Some(serde_json::from_value(value)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// True when the session holds no values.
+    pub async fn is_empty(&self) -> Result<bool, SessionError> {
+        self.with_loaded(|l| Ok(l.data.is_empty())).await
+    }
+
+    /// New id, same data. Call at login (and at any privilege change) to
+    /// stop session fixation: an id an attacker planted or saw before login
+    /// is worthless after it. Also restarts the absolute timeout.
+    pub async fn rotate_id(&self) -> Result<(), SessionError> {
+        self.with_loaded(|l| {
+            l.rotated = true;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes the data and the id and expires the cookie. Call at logout:
+    /// the record is deleted from the store, so a copy of the old cookie is
+    /// dead. Values inserted afterwards start a brand-new session.
+    pub async fn flush(&self) -> Result<(), SessionError> {
+        let now = self.shared.clock.now();
+        self.with_loaded(|l| {
+            l.flushed = true;
+            l.data.clear();
+            l.set.clear();
+            l.removed.clear();
+            l.rotated = false;
+            l.created_at = now;
+            l.last_seen = now;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Timestamps of the session.
+    pub async fn meta(&self) -> Result<SessionMeta, SessionError> {
+        let expiry = self.shared.expiry;
+        self.with_loaded(|l| {
+            Ok(SessionMeta {
+                created_at: l.created_at,
+                last_seen: l.last_seen,
+                expires_at: expiry.expires_at(l.created_at, l.last_seen),
+                is_new: !l.existing || l.flushed,
+            })
+        })
+        .await
+    }
+
+    async fn with_loaded<R>(&self, f: impl FnOnce(&mut Loaded) -> Result<R, SessionError>) -> Result<R, SessionError> {
+        let mut state = self.state.lock().await;
+        if state.loaded.is_none() {
+            match self.load(&state.candidates).await {
+                Ok(loaded) => state.loaded = Some(loaded),
+                Err(err) => {
+                    state.load_failed = true;
+                    tracing::error!(error = %err, "session store read failed; the request will get 503");
+                    return Err(err.into());
+                }
+            }
+        }
+        match state.loaded.as_mut() {
+            Some(loaded) => f(loaded),
+            None => unreachable!("loaded just above"),
+        }
+    }
+
+    /// Finds the first cookie value that verifies and the session it names.
+    /// Anything invalid (tampered, expired, unknown id) means a new, empty
+    /// session — never an error page, never an adopted id.
+    async fn load(&self, candidates: &[String]) -> Result<Loaded, StoreError> {
+        let shared = &self.shared;
+        let now = shared.clock.now();
+        let had_cookie = !candidates.is_empty();
+        for value in candidates {
+            let decoded = match shared.codec.decode(&shared.attributes.name, value, now) {
+                Ok(decoded) => decoded,
+                Err(err @ (CookieError::BadSignature | CookieError::Malformed | CookieError::TooLarge)) => {
+                    // Possible tampering: worth a warning (never the value).
+                    tracing::warn!(error = %err, "session cookie refused; starting an empty session");
+                    continue;
+                }
+                Err(err) => {
+                    tracing::debug!(error = %err, "session cookie refused; starting an empty session");
+                    continue;
+                }
+            };
+            let found = match &shared.backend {
+                Backend::Store(store) => {
+                    let Some(id) = SessionId::from_slice(&decoded.payload) else { continue };
+                    let record = shared.timed(store.load(&id.store_key(), now)).await?;
+                    // Strict ids: a well-signed id the store does not know is
+                    // never adopted, so an attacker cannot choose a victim's id.
+                    record.map(|r| (Some(id), r.data, r.created_at, r.last_seen))
+                }
+                Backend::Cookie => serde_json::from_slice::<CookiePayload>(&decoded.payload)
+                    .ok()
+                    .map(|p| (None, p.data, p.created_at, p.last_seen)),
+            };
+            let Some((id, data, created_at, last_seen)) = found else { continue };
+            if shared.expiry.is_expired(created_at, last_seen, now) {
+                tracing::debug!("session expired");
+                continue;
+            }
+            let mut loaded = Loaded::fresh(now, had_cookie);
+            loaded.id = id;
+            loaded.data = data;
+            loaded.created_at = created_at;
+            loaded.last_seen = last_seen;
+            loaded.reissue = decoded.needs_reissue;
+            loaded.existing = true;
+            return Ok(loaded);
+        }
+        Ok(Loaded::fresh(now, had_cookie))
+    }
+}

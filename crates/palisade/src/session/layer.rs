@@ -1,0 +1,287 @@
+use super::config::Expiry;
+use super::error::SessionError;
+use super::handle::{CookiePayload, Loaded, Session};
+use super::id::SessionId;
+use crate::clock::Clock;
+use crate::cookie::{CookieAttributes, CookieCodec};
+use crate::store::{Applied, Change, Record, Store, StoreError, UnixTime};
+use futures_util::future::BoxFuture;
+use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
+use http::{HeaderValue, Request, Response, StatusCode};
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// How many same-named session cookies of one request are tried.
+const MAX_COOKIE_CANDIDATES: usize = 3;
+
+pub(crate) enum Backend {
+    Cookie,
+    Store(Arc<dyn Store>),
+}
+
+/// Configuration shared by every request.
+pub(crate) struct Shared {
+    pub(crate) backend: Backend,
+    pub(crate) codec: CookieCodec,
+    pub(crate) attributes: CookieAttributes,
+    pub(crate) expiry: Expiry,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) store_timeout: Duration,
+    pub(crate) persistent_cookie: bool,
+}
+
+impl Shared {
+    /// Bounds a store call: a slow store gives a 503, not a hung request.
+    pub(crate) async fn timed<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        tokio::time::timeout(self.store_timeout, call).await.unwrap_or(Err(StoreError::Timeout(self.store_timeout)))
+    }
+}
+
+/// Adds a [`Session`] to every request and saves it after the handler.
+#[derive(Clone)]
+pub struct SessionLayer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SessionLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = match self.shared.backend {
+            Backend::Cookie => "cookie",
+            Backend::Store(_) => "server-side",
+        };
+        f.debug_struct("SessionLayer")
+            .field("mode", &mode)
+            .field("cookie", &self.shared.attributes)
+            .field("expiry", &self.shared.expiry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionLayer {
+    pub(crate) fn from_shared(shared: Shared) -> Self {
+        Self { shared: Arc::new(shared) }
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService { inner, shared: self.shared.clone() }
+    }
+}
+
+/// The service made by [`SessionLayer`].
+#[derive(Clone)]
+pub struct SessionService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> std::fmt::Debug for SessionService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService").finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<&'static str> + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        // At most a few candidates: a request stuffed with many validly
+        // signed ids must not turn into many store reads.
+        let candidates: Vec<String> =
+            self.shared.attributes.find_in(req.headers()).take(MAX_COOKIE_CANDIDATES).map(str::to_owned).collect();
+        let session = Session::new(self.shared.clone(), candidates);
+        req.extensions_mut().insert(session.clone());
+        // The clone that was made ready is the one we call (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let mut response = inner.call(req).await?;
+            if let Err(err) = finish(&session, &mut response).await {
+                tracing::error!(error = %err, "session could not be saved; answering {}", err.status());
+                return Ok(failure(&err));
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// The response that replaces the handler's when the session could not be
+/// loaded or saved (fail closed).
+fn failure<B: From<&'static str>>(err: &SessionError) -> Response<B> {
+    let mut res = Response::new(B::from(err.public_message()));
+    *res.status_mut() = err.status();
+    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if err.status() == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    res
+}
+
+/// What the session needs written into the response.
+enum CookieAction {
+    Keep,
+    Set(HeaderValue),
+    Remove,
+}
+
+/// Saves what the handler changed and sets the response headers.
+async fn finish<B>(session: &Session, response: &mut Response<B>) -> Result<(), SessionError> {
+    let shared = &session.shared;
+    let mut state = session.state.lock().await;
+    if state.load_failed {
+        // The handler may have swallowed the error and rendered an anonymous
+        // page: it must not reach the user as if they were logged out.
+        return Err(StoreError::Corrupt("an earlier read of this session failed".into()).into());
+    }
+    let Some(loaded) = state.loaded.as_mut() else {
+        return Ok(()); // never touched: no store call, no header
+    };
+    // The response depends on the cookie: a cache must not serve it to others.
+    response.headers_mut().append(VARY, HeaderValue::from_static("Cookie"));
+    let now = shared.clock.now();
+    let action = match &shared.backend {
+        Backend::Store(store) => save_to_store(shared, store.as_ref(), loaded, now).await?,
+        Backend::Cookie => save_to_cookie(shared, loaded, now)?,
+    };
+    let header = match action {
+        CookieAction::Keep => return Ok(()),
+        CookieAction::Set(value) => value,
+        CookieAction::Remove => shared.attributes.removal(),
+    };
+    let headers = response.headers_mut();
+    headers.append(SET_COOKIE, header);
+    forbid_shared_caching(headers);
+    Ok(())
+}
+
+/// A response that sets a cookie must never be stored by a shared cache,
+/// or the next visitor would receive this user's session.
+fn forbid_shared_caching(headers: &mut http::HeaderMap) {
+    let current = headers.get(CACHE_CONTROL).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let lower = current.to_ascii_lowercase();
+    if lower.contains("no-store") || lower.contains("private") {
+        return;
+    }
+    let value = if current.is_empty() {
+        HeaderValue::from_static("no-store")
+    } else {
+        HeaderValue::from_str(&format!("{current}, no-cache=\"Set-Cookie\""))
+            .unwrap_or(HeaderValue::from_static("no-store"))
+    };
+    headers.insert(CACHE_CONTROL, value);
+}
+
+fn cookie_max_age(shared: &Shared) -> Option<Duration> {
+    shared.persistent_cookie.then_some(shared.expiry.absolute)
+}
+
+fn id_cookie(shared: &Shared, id: &SessionId, now: UnixTime) -> Result<CookieAction, SessionError> {
+    let value = shared.codec.encode(&shared.attributes.name, id.as_bytes(), now)?;
+    Ok(CookieAction::Set(shared.attributes.set_cookie(&value, cookie_max_age(shared))?))
+}
+
+async fn save_to_store(
+    shared: &Shared,
+    store: &dyn Store,
+    loaded: &mut Loaded,
+    now: UnixTime,
+) -> Result<CookieAction, SessionError> {
+    let expiry = shared.expiry;
+    if loaded.flushed {
+        if let Some(old) = loaded.id.take() {
+            shared.timed(store.delete(&old.store_key())).await?;
+        }
+        if loaded.data.is_empty() {
+            return Ok(if loaded.had_cookie { CookieAction::Remove } else { CookieAction::Keep });
+        }
+    }
+    let Some(id) = loaded.id.clone() else {
+        // A new session is stored only once it holds something: anonymous
+        // visitors cost no store write and get no cookie.
+        if loaded.data.is_empty() {
+            return Ok(CookieAction::Keep);
+        }
+        let id = SessionId::generate();
+        let record = Record {
+            data: loaded.data.clone(),
+            created_at: now,
+            last_seen: now,
+            expires_at: expiry.expires_at(now, now),
+        };
+        shared.timed(store.create(&id.store_key(), &record)).await?;
+        return id_cookie(shared, &id, now);
+    };
+    if loaded.rotated {
+        let new_id = SessionId::generate();
+        let record = Record {
+            data: loaded.data.clone(),
+            created_at: now,
+            last_seen: now,
+            expires_at: expiry.expires_at(now, now),
+        };
+        return match shared.timed(store.rotate(&id.store_key(), &new_id.store_key(), &record, now)).await? {
+            Applied::Done => id_cookie(shared, &new_id, now),
+            Applied::Missing => Ok(ended_elsewhere()),
+        };
+    }
+    if loaded.is_modified() || expiry.touch_due(loaded.last_seen, now) {
+        let change = Change {
+            set: std::mem::take(&mut loaded.set).into_iter().collect(),
+            remove: std::mem::take(&mut loaded.removed).into_iter().collect(),
+            last_seen: now,
+            expires_at: expiry.expires_at(loaded.created_at, now),
+        };
+        if shared.timed(store.apply(&id.store_key(), &change, now)).await? == Applied::Missing {
+            return Ok(ended_elsewhere());
+        }
+    }
+    if loaded.reissue {
+        return id_cookie(shared, &id, now);
+    }
+    Ok(CookieAction::Keep)
+}
+
+/// The session was flushed, revoked or rotated by another request while this
+/// one ran: its change is dropped (never re-created) and its cookie removed.
+fn ended_elsewhere() -> CookieAction {
+    tracing::info!("session ended by another request while this one ran; change dropped");
+    CookieAction::Remove
+}
+
+fn save_to_cookie(shared: &Shared, loaded: &mut Loaded, now: UnixTime) -> Result<CookieAction, SessionError> {
+    if loaded.data.is_empty() && (loaded.flushed || !loaded.existing) {
+        let remove = loaded.had_cookie && (loaded.flushed || loaded.is_modified());
+        return Ok(if remove { CookieAction::Remove } else { CookieAction::Keep });
+    }
+    let fresh = loaded.rotated || loaded.flushed || !loaded.existing;
+    let due = fresh || loaded.is_modified() || loaded.reissue || shared.expiry.touch_due(loaded.last_seen, now);
+    if !due {
+        return Ok(CookieAction::Keep);
+    }
+    let created_at = if fresh { now } else { loaded.created_at };
+    let payload = CookiePayload { created_at, last_seen: now, data: std::mem::take(&mut loaded.data) };
+    let json = serde_json::to_vec(&payload)?;
+    // A session too large for a cookie is an error the handler's author must
+    // see (500 and a log line), never a silently dropped cookie.
+    let value = shared.codec.encode(&shared.attributes.name, &json, now)?;
+    Ok(CookieAction::Set(shared.attributes.set_cookie(&value, cookie_max_age(shared))?))
+}

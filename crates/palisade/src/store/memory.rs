@@ -1,0 +1,223 @@
+//! A bounded in-memory store, for tests, development and single-process apps.
+
+use super::{Applied, Change, Record, Store, StoreError, StoreKey, UnixTime};
+use async_trait::async_trait;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Default bound on the number of sessions held.
+pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
+
+/// Sessions in process memory, bounded in count and expired by time.
+///
+/// The bound stops a memory-exhaustion attack: a flood of new visitors (each
+/// one a new session) cannot grow the process without limit. When full, the
+/// store first drops expired records, then the records closest to expiry.
+/// Sessions are lost on restart and are not shared between processes.
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+    max_sessions: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    records: HashMap<StoreKey, Record>,
+    by_expiry: BTreeSet<(UnixTime, StoreKey)>,
+}
+
+impl Inner {
+    fn insert(&mut self, key: StoreKey, record: Record) {
+        self.by_expiry.insert((record.expires_at, key));
+        if let Some(old) = self.records.insert(key, record) {
+            self.by_expiry.remove(&(old.expires_at, key));
+        }
+    }
+
+    fn remove(&mut self, key: &StoreKey) -> Option<Record> {
+        let old = self.records.remove(key)?;
+        self.by_expiry.remove(&(old.expires_at, *key));
+        Some(old)
+    }
+
+    fn live_mut(&mut self, key: &StoreKey, now: UnixTime) -> Option<&mut Record> {
+        self.records.get_mut(key).filter(|r| r.expires_at > now)
+    }
+
+    fn sweep(&mut self, now: UnixTime) -> u64 {
+        let mut removed = 0;
+        while let Some(&(expires_at, key)) = self.by_expiry.first() {
+            if expires_at > now {
+                break;
+            }
+            self.by_expiry.pop_first();
+            self.records.remove(&key);
+            removed += 1;
+        }
+        removed
+    }
+
+    /// Makes room for one more record: expired ones first, then the ones
+    /// that would expire soonest.
+    fn make_room(&mut self, max: usize, now: UnixTime) {
+        if self.records.len() < max {
+            return;
+        }
+        self.sweep(now);
+        while self.records.len() >= max {
+            let Some((_, key)) = self.by_expiry.pop_first() else { break };
+            self.records.remove(&key);
+            tracing::debug!("memory session store full: evicted the session closest to expiry");
+        }
+    }
+}
+
+impl MemoryStore {
+    /// A store bounded to [`DEFAULT_MAX_SESSIONS`].
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    pub fn builder() -> MemoryStoreBuilder {
+        MemoryStoreBuilder { max_sessions: DEFAULT_MAX_SESSIONS }
+    }
+
+    /// Number of records held (live or not yet swept).
+    pub fn len(&self) -> usize {
+        self.lock().records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied change
+        // (every mutation is a few infallible map operations), so a poisoned
+        // lock is still consistent.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").field("max_sessions", &self.max_sessions).field("len", &self.len()).finish()
+    }
+}
+
+/// Builds a [`MemoryStore`].
+#[derive(Debug, Clone)]
+pub struct MemoryStoreBuilder {
+    max_sessions: usize,
+}
+
+impl MemoryStoreBuilder {
+    /// Upper bound on sessions held (default [`DEFAULT_MAX_SESSIONS`], at least 1).
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max.max(1);
+        self
+    }
+
+    pub fn build(self) -> MemoryStore {
+        MemoryStore { inner: Arc::default(), max_sessions: self.max_sessions }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+        Ok(self.lock().live_mut(key, now).map(|r| r.clone()))
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.make_room(self.max_sessions, record.last_seen);
+        inner.insert(*key, record.clone());
+        Ok(())
+    }
+
+    async fn apply(&self, key: &StoreKey, change: &Change, now: UnixTime) -> Result<Applied, StoreError> {
+        let mut inner = self.lock();
+        let Some(record) = inner.live_mut(key, now) else {
+            return Ok(Applied::Missing);
+        };
+        for (k, v) in &change.set {
+            record.data.insert(k.clone(), v.clone());
+        }
+        for k in &change.remove {
+            record.data.remove(k);
+        }
+        record.last_seen = change.last_seen;
+        let old_expiry = std::mem::replace(&mut record.expires_at, change.expires_at);
+        if old_expiry != change.expires_at {
+            inner.by_expiry.remove(&(old_expiry, *key));
+            inner.by_expiry.insert((change.expires_at, *key));
+        }
+        Ok(Applied::Done)
+    }
+
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        record: &Record,
+        now: UnixTime,
+    ) -> Result<Applied, StoreError> {
+        let mut inner = self.lock();
+        if inner.live_mut(old, now).is_none() {
+            return Ok(Applied::Missing);
+        }
+        inner.remove(old);
+        inner.insert(*new, record.clone());
+        Ok(Applied::Done)
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.lock().remove(key);
+        Ok(())
+    }
+
+    async fn sweep(&self, now: UnixTime) -> Result<u64, StoreError> {
+        Ok(self.lock().sweep(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(expires_at: UnixTime) -> Record {
+        Record { data: Default::default(), created_at: 0, last_seen: 0, expires_at }
+    }
+
+    fn key(n: u8) -> StoreKey {
+        StoreKey::from_session_id(&[n])
+    }
+
+    #[tokio::test]
+    async fn stays_within_its_bound_under_a_flood() {
+        let store = MemoryStore::builder().max_sessions(100).build();
+        for n in 0..=255u8 {
+            store.create(&key(n), &record(1_000 + i64::from(n))).await.unwrap();
+        }
+        assert_eq!(store.len(), 100);
+        // The newest (latest-expiring) sessions survive.
+        assert!(store.load(&key(255), 0).await.unwrap().is_some());
+        assert!(store.load(&key(0), 0).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn sweep_removes_only_expired_records() {
+        let store = MemoryStore::new();
+        store.create(&key(1), &record(10)).await.unwrap();
+        store.create(&key(2), &record(20)).await.unwrap();
+        assert_eq!(store.sweep(15).await.unwrap(), 1);
+        assert_eq!(store.len(), 1);
+    }
+}

@@ -1,0 +1,122 @@
+//! Where server-side sessions live: one [`Store`] trait, several backends.
+//!
+//! The session layer never hands a store the session id itself, only a
+//! [`StoreKey`] (the SHA-256 of the id). A leaked database dump or a Redis
+//! `KEYS *` therefore holds no value an attacker could put in a cookie.
+//!
+//! Every method is **one round trip** to the backend, and a change is
+//! applied key by key ([`Change`]), never as a read-modify-write of the whole
+//! record, so two concurrent requests on one session that set different keys
+//! both keep their change (no lost updates). [`Store::apply`] never creates a
+//! record: a request that finishes after the session was flushed or revoked
+//! elsewhere cannot bring it back (no resurrection).
+//!
+//! ```
+//! use palisade::store::{MemoryStore, Store};
+//! let store = MemoryStore::builder().max_sessions(10_000).build();
+//! # let _ = store;
+//! ```
+
+mod counting;
+mod error;
+mod key;
+pub mod memory;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+pub use counting::{CallCounts, CountingStore};
+pub use error::StoreError;
+pub use key::StoreKey;
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// A session's data: a JSON object, one entry per key.
+pub type Data = serde_json::Map<String, serde_json::Value>;
+
+/// Unix time in whole seconds, as every store and the session layer count it.
+pub type UnixTime = i64;
+
+/// One session as a store keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// The session's values.
+    pub data: Data,
+    /// When this session id was issued (reset by `rotate_id`, i.e. at login).
+    pub created_at: UnixTime,
+    /// Last time a request used the session (refreshed, throttled).
+    pub last_seen: UnixTime,
+    /// After this instant the record is dead: `load` must not return it and the
+    /// store may delete it. Computed by the session layer (idle and absolute
+    /// timeouts); stores only obey it.
+    pub expires_at: UnixTime,
+}
+
+/// What one request changed in a session: the keys it set and removed, and
+/// the new timestamps. Applied atomically, key by key.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Change {
+    /// Keys set to a new value (last write of a key in the request wins).
+    pub set: Vec<(String, serde_json::Value)>,
+    /// Keys removed. A key is never in both `set` and `remove`.
+    pub remove: Vec<String>,
+    /// New `last_seen`.
+    pub last_seen: UnixTime,
+    /// New `expires_at`.
+    pub expires_at: UnixTime,
+}
+
+impl Change {
+    /// True when the change only refreshes the timestamps.
+    pub fn is_touch(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// Whether a conditional write found its record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Applied {
+    /// The record existed (and was not expired); the write took effect.
+    Done,
+    /// The record was gone (flushed, revoked, rotated or expired): nothing
+    /// was written, and nothing was re-created.
+    Missing,
+}
+
+/// A session backend. Implementations must make each method a single round
+/// trip (one statement, one pipeline or one script) and must be safe to call
+/// concurrently for the same key.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Reads a record. Returns `None` when it is unknown or when
+    /// `expires_at <= now`.
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError>;
+
+    /// Inserts a brand-new record under a freshly generated key.
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError>;
+
+    /// Applies `change` to an existing, unexpired record, key by key, in one
+    /// atomic step. Never creates a record: returns [`Applied::Missing`] when
+    /// there is none (so a request racing a logout cannot resurrect it).
+    async fn apply(&self, key: &StoreKey, change: &Change, now: UnixTime) -> Result<Applied, StoreError>;
+
+    /// Atomically deletes `old` and inserts `record` under `new` (session id
+    /// rotation at login). When `old` is already gone or expired, nothing is
+    /// written and [`Applied::Missing`] is returned.
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        record: &Record,
+        now: UnixTime,
+    ) -> Result<Applied, StoreError>;
+
+    /// Deletes a record; deleting an unknown key is not an error.
+    async fn delete(&self, key: &StoreKey) -> Result<(), StoreError>;
+
+    /// Deletes every record with `expires_at <= now`; returns how many.
+    async fn sweep(&self, now: UnixTime) -> Result<u64, StoreError>;
+}

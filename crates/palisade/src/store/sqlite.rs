@@ -1,0 +1,409 @@
+//! The embedded default store: sessions in a SQLite table.
+//!
+//! One table, `palisade_sessions`, created by the crate's migrations
+//! (`migrations/sqlite`) when the store connects. Every [`Store`] method is a
+//! single SQL statement (`rotate` is one transaction), and changes are applied
+//! inside SQLite with `json_set`/`json_remove`, so concurrent requests on one
+//! session never overwrite each other's keys.
+//!
+//! ```no_run
+//! use palisade::store::SqliteStore;
+//! # async fn run() -> Result<(), palisade::store::StoreError> {
+//! // Creates `data/palisade.db` (and `data/`) if missing, runs the migrations.
+//! let store = SqliteStore::connect("sqlite://data/palisade.db?mode=rwc").await?;
+//! // Deletes expired sessions every 10 minutes until the store is dropped.
+//! let _sweeper = store.spawn_sweeper(std::time::Duration::from_secs(600));
+//! # Ok(()) }
+//! ```
+
+use super::{Applied, Change, Data, Record, Store, StoreError, StoreKey, UnixTime};
+use async_trait::async_trait;
+use sqlx::migrate::MigrateError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::Row;
+use std::str::FromStr;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// How long a statement waits for another connection's write lock before
+/// failing (the session layer then answers `503`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections in the pool of a file database: WAL lets readers run beside
+/// the one writer.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// `SQLITE_MAX_FUNCTION_ARG` is 127 in the bundled SQLite: `json_set(data,
+/// p1, v1, …)` takes at most 63 pairs and `json_remove(data, p1, …)` 126
+/// paths, so larger changes nest several calls (still one statement).
+const SET_PAIRS_PER_CALL: usize = 60;
+const REMOVE_PATHS_PER_CALL: usize = 120;
+
+/// Shortest interval [`SqliteStore::spawn_sweeper`] accepts.
+const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Sessions in a SQLite database (a file, or memory for tests).
+///
+/// Clones share one connection pool. Rows are keyed by [`StoreKey`] (the
+/// SHA-256 of the session id), never by the id.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and runs the
+    /// migrations.
+    ///
+    /// `url` is a sqlx SQLite URL: `sqlite://data/palisade.db?mode=rwc`,
+    /// `sqlite:palisade.db` or `sqlite::memory:`. A file database is opened in
+    /// WAL mode with a 5 s busy timeout and foreign keys on; its directory is
+    /// created if missing. An in-memory database lives only as long as its
+    /// connection, so it gets a pool of exactly one connection that is never
+    /// recycled (and is lost when the store is dropped).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let in_memory = is_memory_url(url);
+        let mut options = SqliteConnectOptions::from_str(url)
+            .map_err(StoreError::unavailable)?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool_options = if in_memory {
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+        } else {
+            options = options.create_if_missing(true).journal_mode(SqliteJournalMode::Wal);
+            if let Some(dir) = options.get_filename().parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                tokio::fs::create_dir_all(dir).await.map_err(StoreError::unavailable)?;
+            }
+            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+        };
+        let pool = pool_options.connect_with(options).await.map_err(StoreError::unavailable)?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses an existing pool (e.g. the application's own database) and runs
+    /// the migrations on it.
+    ///
+    /// For an in-memory database, the pool must keep at least one connection
+    /// open for the data to survive (see [`SqliteStore::connect`]).
+    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
+        migrate(&pool).await.map_err(StoreError::unavailable)?;
+        Ok(Self { inner: Arc::new(Inner { pool }) })
+    }
+
+    /// The connection pool (shared with any application tables).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.inner.pool
+    }
+
+    /// Spawns a task that deletes expired sessions every `every` (wall clock,
+    /// first run immediately), logging failures with `tracing::warn!`.
+    ///
+    /// The task holds only a weak reference: it ends by itself once every
+    /// clone of this store is dropped (or the pool is closed). Intervals
+    /// shorter than 10 ms are raised to 10 ms.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a Tokio runtime (as `tokio::spawn` does).
+    pub fn spawn_sweeper(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let every = every.max(MIN_SWEEP_INTERVAL);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                if inner.pool.is_closed() {
+                    break;
+                }
+                let store = SqliteStore { inner };
+                match store.sweep(crate::clock::unix_now()).await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::debug!(removed, "sqlite session store: swept expired sessions"),
+                    Err(error) => tracing::warn!(%error, "sqlite session store: sweep failed"),
+                }
+            }
+        })
+    }
+}
+
+async fn migrate(pool: &SqlitePool) -> Result<(), MigrateError> {
+    let mut migrator = sqlx::migrate!("./migrations/sqlite");
+    // The application may keep its own migrations in the same database (and
+    // the same `_sqlx_migrations` table): theirs are not ours to complain about.
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await
+}
+
+fn is_memory_url(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+impl std::fmt::Debug for SqliteStore {
+    /// Pool statistics only: no URL, no path, no data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pool = &self.inner.pool;
+        f.debug_struct("SqliteStore")
+            .field("connections", &pool.size())
+            .field("idle", &pool.num_idle())
+            .field("closed", &pool.is_closed())
+            .finish()
+    }
+}
+
+/// The JSON path of a top-level session key: `$."key"`.
+///
+/// The session layer already refuses keys with `"`, `\` or control
+/// characters; they are refused again here (defence in depth) because
+/// SQLite's quoted path labels have no escapes, and such a key would address
+/// the wrong member or make the statement fail.
+fn json_path(key: &str) -> Result<String, StoreError> {
+    if key.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+        return Err(StoreError::Corrupt("session key has a character not allowed in a JSON path".into()));
+    }
+    Ok(format!("$.\"{key}\""))
+}
+
+/// The `UPDATE` for one change, and its parameters in order (all text: JSON
+/// paths and JSON values). The SQL depends only on the number of keys; no
+/// user data is ever part of it.
+fn apply_sql(change: &Change) -> Result<(String, Vec<String>), StoreError> {
+    let mut expr = String::from("data");
+    let mut params = Vec::with_capacity(2 * change.set.len() + change.remove.len());
+    for chunk in change.set.chunks(SET_PAIRS_PER_CALL) {
+        expr = format!("json_set({expr}{})", ", ?, json(?)".repeat(chunk.len()));
+        for (key, value) in chunk {
+            params.push(json_path(key)?);
+            params.push(
+                serde_json::to_string(value)
+                    .map_err(|_| StoreError::Corrupt("session value cannot be encoded as JSON".into()))?,
+            );
+        }
+    }
+    for chunk in change.remove.chunks(REMOVE_PATHS_PER_CALL) {
+        expr = format!("json_remove({expr}{})", ", ?".repeat(chunk.len()));
+        for key in chunk {
+            params.push(json_path(key)?);
+        }
+    }
+    let sql = format!(
+        "UPDATE palisade_sessions SET data = {expr}, last_seen = ?, expires_at = ? WHERE key = ? AND expires_at > ?"
+    );
+    Ok((sql, params))
+}
+
+fn encode_data(data: &Data) -> Result<String, StoreError> {
+    serde_json::to_string(data).map_err(|_| StoreError::Corrupt("session data cannot be encoded as JSON".into()))
+}
+
+/// Decodes a row without trusting it: any unexpected content is `Corrupt`
+/// (with a short reason, never the content), never a panic.
+fn decode_record(row: &SqliteRow) -> Result<Record, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("sqlite session row: {what}"));
+    let data: String = row.try_get("data").map_err(|_| corrupt("data is not text"))?;
+    let data: Data = serde_json::from_str(&data).map_err(|_| corrupt("data is not a JSON object"))?;
+    let int = |column: &str| row.try_get::<i64, _>(column).map_err(|_| corrupt("timestamp is not an integer"));
+    Ok(Record { data, created_at: int("created_at")?, last_seen: int("last_seen")?, expires_at: int("expires_at")? })
+}
+
+/// `json_set`/`json_remove` fail on a `data` column that is not JSON: that
+/// is a corrupt row, not an unavailable store.
+fn apply_error(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.message().contains("malformed JSON") {
+            return StoreError::Corrupt("sqlite session row: data is not valid JSON".into());
+        }
+    }
+    StoreError::unavailable(err)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+        let row = sqlx::query(
+            "SELECT data, created_at, last_seen, expires_at FROM palisade_sessions WHERE key = ? AND expires_at > ?",
+        )
+        .bind(key.as_bytes().as_slice())
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::unavailable)?;
+        row.as_ref().map(decode_record).transpose()
+    }
+
+    /// A plain `INSERT`: a key collision is an error, never an overwrite of
+    /// someone else's session.
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(key.as_bytes().as_slice())
+        .bind(encode_data(&record.data)?)
+        .bind(record.created_at)
+        .bind(record.last_seen)
+        .bind(record.expires_at)
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    /// One `UPDATE … WHERE key = ? AND expires_at > ?` that edits the JSON
+    /// in place, key by key: concurrent requests setting different keys both
+    /// keep their change. Deliberately not an upsert: when the row is gone
+    /// (logout, revocation, rotation, expiry) nothing is written, so a slow
+    /// request cannot resurrect the session.
+    async fn apply(&self, key: &StoreKey, change: &Change, now: UnixTime) -> Result<Applied, StoreError> {
+        let result = if change.is_touch() {
+            sqlx::query("UPDATE palisade_sessions SET last_seen = ?, expires_at = ? WHERE key = ? AND expires_at > ?")
+                .bind(change.last_seen)
+                .bind(change.expires_at)
+                .bind(key.as_bytes().as_slice())
+                .bind(now)
+                .execute(self.pool())
+                .await
+        } else {
+            let (sql, params) = apply_sql(change)?;
+            let mut query = sqlx::query(&sql);
+            for param in params {
+                query = query.bind(param);
+            }
+            query
+                .bind(change.last_seen)
+                .bind(change.expires_at)
+                .bind(key.as_bytes().as_slice())
+                .bind(now)
+                .execute(self.pool())
+                .await
+        };
+        let result = result.map_err(apply_error)?;
+        Ok(if result.rows_affected() == 0 { Applied::Missing } else { Applied::Done })
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: delete the live old row, then insert
+    /// the new one. If the old row is gone or expired, roll back and insert
+    /// nothing (a login racing a logout does not mint a session).
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        record: &Record,
+        now: UnixTime,
+    ) -> Result<Applied, StoreError> {
+        let data = encode_data(&record.data)?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::unavailable)?;
+        let deleted = sqlx::query("DELETE FROM palisade_sessions WHERE key = ? AND expires_at > ?")
+            .bind(old.as_bytes().as_slice())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::unavailable)?;
+        if deleted.rows_affected() == 0 {
+            tx.rollback().await.map_err(StoreError::unavailable)?;
+            return Ok(Applied::Missing);
+        }
+        sqlx::query(
+            "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(new.as_bytes().as_slice())
+        .bind(data)
+        .bind(record.created_at)
+        .bind(record.last_seen)
+        .bind(record.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::unavailable)?;
+        tx.commit().await.map_err(StoreError::unavailable)?;
+        Ok(Applied::Done)
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM palisade_sessions WHERE key = ?")
+            .bind(key.as_bytes().as_slice())
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    async fn sweep(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM palisade_sessions WHERE expires_at <= ?")
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(result.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn change(set: &[&str], remove: &[&str]) -> Change {
+        Change {
+            set: set.iter().map(|k| (k.to_string(), json!(1))).collect(),
+            remove: remove.iter().map(|k| k.to_string()).collect(),
+            last_seen: 1,
+            expires_at: 2,
+        }
+    }
+
+    #[test]
+    fn store_apply_sql_binds_every_key_and_value() {
+        let (sql, params) = apply_sql(&change(&["a", "b.c"], &["d"])).unwrap();
+        assert_eq!(
+            sql,
+            "UPDATE palisade_sessions SET data = json_remove(json_set(data, ?, json(?), ?, json(?)), ?), \
+             last_seen = ?, expires_at = ? WHERE key = ? AND expires_at > ?"
+        );
+        assert_eq!(params, ["$.\"a\"", "1", "$.\"b.c\"", "1", "$.\"d\""]);
+        assert!(!sql.contains("b.c"));
+    }
+
+    #[test]
+    fn store_apply_sql_nests_calls_within_sqlite_argument_limit() {
+        let keys: Vec<String> = (0..200).map(|n| format!("k{n}")).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let (sql, params) = apply_sql(&change(&keys, &keys)).unwrap();
+        assert_eq!(sql.matches("json_set(").count(), 4); // 60 + 60 + 60 + 20
+        assert_eq!(sql.matches("json_remove(").count(), 2); // 120 + 80
+        assert_eq!(params.len(), 200 * 2 + 200);
+        assert_eq!(sql.matches('?').count(), params.len() + 4);
+    }
+
+    #[test]
+    fn store_json_path_refuses_quotes_backslashes_and_control_characters() {
+        for bad in ["a\"b", "a\\b", "a\nb", "\u{7f}", "\u{0}"] {
+            assert!(matches!(json_path(bad), Err(StoreError::Corrupt(_))), "{bad:?}");
+            assert!(matches!(apply_sql(&change(&[bad], &[])), Err(StoreError::Corrupt(_))), "{bad:?}");
+            assert!(matches!(apply_sql(&change(&[], &[bad])), Err(StoreError::Corrupt(_))), "{bad:?}");
+        }
+        assert_eq!(json_path("ключ $[0]").unwrap(), "$.\"ключ $[0]\"");
+    }
+
+    #[test]
+    fn store_memory_urls_are_detected() {
+        assert!(is_memory_url("sqlite::memory:"));
+        assert!(is_memory_url("sqlite://file:x?mode=memory&cache=shared"));
+        assert!(!is_memory_url("sqlite://data/palisade.db?mode=rwc"));
+    }
+
+    #[tokio::test]
+    async fn store_debug_shows_no_data() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let key = StoreKey::from_session_id(b"id");
+        let mut data = Data::new();
+        data.insert("secret".into(), json!("hunter2"));
+        store.create(&key, &Record { data, created_at: 0, last_seen: 0, expires_at: 10 }).await.unwrap();
+        let shown = format!("{store:?}");
+        assert!(shown.starts_with("SqliteStore"), "{shown}");
+        assert!(!shown.contains("hunter2") && !shown.contains("memory"), "{shown}");
+    }
+}

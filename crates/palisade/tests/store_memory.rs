@@ -1,0 +1,7 @@
+//! The store conformance suite against `MemoryStore`.
+
+#[macro_use]
+#[path = "common/store_suite.rs"]
+mod store_suite;
+
+store_suite!(async { palisade::store::MemoryStore::new() });
