@@ -9,6 +9,7 @@
 //! | [`session`] | the session layer and `Session` extractor | fixation, theft from store dumps, lost logouts, cached cookies |
 //! | [`store`] | where server-side sessions live | lost updates and resurrected sessions |
 //! | [`redirect`] | safe `next` redirects | open redirects |
+//! | [`client`] | the client's address and user agent as recorded with a session | trusting a spoofed `X-Forwarded-For` |
 //! | [`clock`] | the time source (injectable for tests) | — |
 //!
 //! ```no_run
@@ -30,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod client;
 pub mod clock;
 pub mod cookie;
 pub mod keys;

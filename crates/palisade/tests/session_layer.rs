@@ -317,6 +317,12 @@ async fn a_handler_cannot_serve_an_anonymous_page_when_the_store_fails() {
         async fn sweep(&self, _: UnixTime) -> Result<u64, StoreError> {
             Ok(0)
         }
+        async fn sessions_of(&self, _: &str, _: UnixTime) -> Result<Vec<palisade::store::SessionInfo>, StoreError> {
+            Err(StoreError::Unavailable("connection refused".into()))
+        }
+        async fn revoke_user(&self, _: &str, _: Option<&StoreKey>) -> Result<u64, StoreError> {
+            Err(StoreError::Unavailable("connection refused".into()))
+        }
     }
 
     async fn swallowing(session: Session) -> String {

@@ -5,3 +5,9 @@
 mod store_suite;
 
 store_suite!(async { palisade::store::MemoryStore::new() });
+
+#[macro_use]
+#[path = "common/layer_suite.rs"]
+mod layer_suite;
+
+layer_suite!(async { palisade::store::MemoryStore::new() });

@@ -67,7 +67,7 @@ fn now() -> i64 {
 
 fn record(data: serde_json::Value, expires_at: i64) -> Record {
     let serde_json::Value::Object(data) = data else { panic!("object expected") };
-    Record { data, created_at: 1, last_seen: 1, expires_at }
+    Record { data, created_at: 1, last_seen: 1, expires_at, ..Record::default() }
 }
 
 async fn row_count(store: &SqliteStore) -> i64 {
@@ -190,7 +190,7 @@ async fn a_corrupt_row_is_reported_as_corrupt_not_a_panic() {
     for (name, data_sql) in cases {
         let key = StoreKey::from_session_id(name.as_bytes());
         sqlx::query(&format!(
-            "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at) VALUES (?, {data_sql}, 1, 1, ?)"
+            "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at, deadline) VALUES (?, {data_sql}, 1, 1, ?, 0)"
         ))
         .bind(key.as_bytes().as_slice())
         .bind(now() + 3_600)
@@ -208,7 +208,7 @@ async fn a_corrupt_row_is_reported_as_corrupt_not_a_panic() {
     // A timestamp that is not an integer.
     let key = StoreKey::from_session_id(b"bad time");
     sqlx::query(
-        "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at) VALUES (?, '{}', 'yesterday', 1, ?)",
+        "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at, deadline) VALUES (?, '{}', 'yesterday', 1, ?, 0)",
     )
     .bind(key.as_bytes().as_slice())
     .bind(now() + 3_600)
@@ -300,3 +300,9 @@ async fn debug_shows_no_location_or_data() {
     let shown = format!("{store:?}");
     assert!(!shown.contains("hunter2") && !shown.contains("palisade-store-tests"), "{shown}");
 }
+
+#[macro_use]
+#[path = "common/layer_suite.rs"]
+mod layer_suite;
+
+layer_suite!(fresh_file_store());

@@ -51,6 +51,11 @@ impl Expiry {
         idle_end.min(absolute_end)
     }
 
+    /// The latest instant a session created at `created_at` can live to.
+    pub fn deadline(&self, created_at: UnixTime) -> UnixTime {
+        created_at.saturating_add(secs(self.absolute))
+    }
+
     /// True when the session is dead at `now`.
     pub fn is_expired(&self, created_at: UnixTime, last_seen: UnixTime, now: UnixTime) -> bool {
         now >= self.expires_at(created_at, last_seen)

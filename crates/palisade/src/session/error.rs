@@ -16,6 +16,13 @@ pub enum SessionError {
     /// (stores use them in JSON paths).
     #[error("invalid session key")]
     InvalidKey,
+    /// User ids are 1–256 bytes.
+    #[error("invalid user id (1 to 256 bytes)")]
+    InvalidUserId,
+    /// Listing or revoking a user's sessions needs server-side sessions: a
+    /// cookie session has no record a server could find or delete.
+    #[error("cookie sessions cannot be listed or revoked: use server-side sessions")]
+    NotServerSide,
     /// A cookie session grew past what a cookie can hold.
     #[error("session cookie too large: {0}")]
     Cookie(#[from] CookieError),

@@ -1,8 +1,9 @@
 use super::error::SessionError;
 use super::id::SessionId;
 use super::layer::{Backend, Shared};
+use crate::client::ClientSnapshot;
 use crate::cookie::CookieError;
-use crate::store::{Data, StoreError, UnixTime};
+use crate::store::{Data, SessionInfo, StoreError, UnixTime};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -44,6 +45,9 @@ pub(crate) struct State {
     /// Set when a store read failed: the layer answers 503 even if the
     /// handler swallowed the error (fail closed).
     pub(crate) load_failed: bool,
+    /// The client's address and user agent, recorded when a session is
+    /// created or rotated.
+    pub(crate) client: ClientSnapshot,
 }
 
 /// The session as this request sees it, plus what it changed.
@@ -53,6 +57,8 @@ pub(crate) struct Loaded {
     pub(crate) data: Data,
     pub(crate) created_at: UnixTime,
     pub(crate) last_seen: UnixTime,
+    /// The user the session belongs to (set at login).
+    pub(crate) user_id: Option<String>,
     pub(crate) set: BTreeMap<String, serde_json::Value>,
     pub(crate) removed: BTreeSet<String>,
     pub(crate) rotated: bool,
@@ -72,6 +78,7 @@ impl Loaded {
             data: Data::new(),
             created_at: now,
             last_seen: now,
+            user_id: None,
             set: BTreeMap::new(),
             removed: BTreeSet::new(),
             rotated: false,
@@ -96,7 +103,16 @@ pub(crate) struct CookiePayload {
     pub(crate) last_seen: UnixTime,
     #[serde(rename = "d")]
     pub(crate) data: Data,
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user_id: Option<String>,
 }
+
+/// Longest user id accepted by [`Session::set_user_id`].
+pub const MAX_USER_ID_LEN: usize = 256;
+
+/// Session keys starting with this prefix belong to the current session id
+/// and are dropped by [`Session::rotate_id`] (e.g. the CSRF secret).
+pub const ID_BOUND_PREFIX: &str = "palisade.id.";
 
 /// Keys end up in store-side JSON paths (`$."key"` in SQLite); refusing
 /// quotes, backslashes and control characters keeps a key from breaking out
@@ -111,8 +127,8 @@ fn check_key(key: &str) -> Result<(), SessionError> {
 }
 
 impl Session {
-    pub(crate) fn new(shared: Arc<Shared>, candidates: Vec<String>) -> Self {
-        Self { state: Arc::new(Mutex::new(State { candidates, loaded: None, load_failed: false })), shared }
+    pub(crate) fn new(shared: Arc<Shared>, candidates: Vec<String>, client: ClientSnapshot) -> Self {
+        Self { state: Arc::new(Mutex::new(State { candidates, loaded: None, load_failed: false, client })), shared }
     }
 
     /// Reads `key` as a `T`.
@@ -159,9 +175,19 @@ impl Session {
     /// New id, same data. Call at login (and at any privilege change) to
     /// stop session fixation: an id an attacker planted or saw before login
     /// is worthless after it. Also restarts the absolute timeout.
+    ///
+    /// Values under keys starting with [`ID_BOUND_PREFIX`] (such as the CSRF
+    /// secret) are dropped: a secret an attacker could learn before login
+    /// must not survive into the logged-in session.
     pub async fn rotate_id(&self) -> Result<(), SessionError> {
         self.with_loaded(|l| {
             l.rotated = true;
+            let bound: Vec<String> = l.data.keys().filter(|k| k.starts_with(ID_BOUND_PREFIX)).cloned().collect();
+            for key in bound {
+                l.data.remove(&key);
+                l.set.remove(&key);
+                l.removed.insert(key);
+            }
             Ok(())
         })
         .await
@@ -178,9 +204,77 @@ impl Session {
             l.set.clear();
             l.removed.clear();
             l.rotated = false;
+            l.user_id = None;
             l.created_at = now;
             l.last_seen = now;
             Ok(())
+        })
+        .await
+    }
+
+    /// Marks the session as belonging to `user_id` (at login), which also
+    /// rotates its id: a change of user is a change of privilege, and an id
+    /// seen before it must not carry over (session fixation). The store's
+    /// user index then finds the session for "your devices" and for
+    /// [`revoke_other_sessions`](Self::revoke_other_sessions).
+    pub async fn set_user_id(&self, user_id: &str) -> Result<(), SessionError> {
+        if user_id.is_empty() || user_id.len() > MAX_USER_ID_LEN {
+            return Err(SessionError::InvalidUserId);
+        }
+        self.rotate_id().await?;
+        self.with_loaded(|l| {
+            l.user_id = Some(user_id.to_owned());
+            Ok(())
+        })
+        .await
+    }
+
+    /// The user the session belongs to, if any.
+    pub async fn user_id(&self) -> Result<Option<String>, SessionError> {
+        self.with_loaded(|l| Ok(l.user_id.clone())).await
+    }
+
+    /// Every live session of this session's user, oldest first, the current
+    /// one marked. Empty for an anonymous session. Server-side sessions only:
+    /// a cookie session has no record to list.
+    pub async fn sessions_of_user(&self) -> Result<Vec<SessionInfo>, SessionError> {
+        let (store, user, current) = match self.user_and_key().await? {
+            Some(found) => found,
+            None => return Ok(Vec::new()),
+        };
+        let now = self.shared.clock.now();
+        let mut sessions = self.shared.timed(store.sessions_of(&user, now)).await?;
+        for info in &mut sessions {
+            info.current = Some(info.key) == current;
+        }
+        Ok(sessions)
+    }
+
+    /// Deletes every other session of this session's user ("log out my
+    /// other devices"); returns how many. Server-side sessions only.
+    pub async fn revoke_other_sessions(&self) -> Result<u64, SessionError> {
+        let Some((store, user, current)) = self.user_and_key().await? else { return Ok(0) };
+        let revoked = match current {
+            Some(key) => self.shared.timed(store.revoke_all_except(&user, &key)).await?,
+            None => self.shared.timed(store.revoke_all(&user)).await?,
+        };
+        tracing::info!(revoked, "revoked the user's other sessions");
+        Ok(revoked)
+    }
+
+    /// The store, the user and the current record's key (None while the
+    /// session has not been saved yet).
+    async fn user_and_key(
+        &self,
+    ) -> Result<Option<(Arc<dyn crate::store::Store>, String, Option<crate::store::StoreKey>)>, SessionError> {
+        let Backend::Store(store) = &self.shared.backend else {
+            return Err(SessionError::NotServerSide);
+        };
+        let store = store.clone();
+        self.with_loaded(|l| {
+            Ok(l.user_id
+                .clone()
+                .map(|user| (store, user, l.id.as_ref().filter(|_| !l.flushed).map(|id| id.store_key()))))
         })
         .await
     }
@@ -243,13 +337,13 @@ impl Session {
                     let record = shared.timed(store.load(&id.store_key(), now)).await?;
                     // Strict ids: a well-signed id the store does not know is
                     // never adopted, so an attacker cannot choose a victim's id.
-                    record.map(|r| (Some(id), r.data, r.created_at, r.last_seen))
+                    record.map(|r| (Some(id), r.data, r.created_at, r.last_seen, r.user_id))
                 }
                 Backend::Cookie => serde_json::from_slice::<CookiePayload>(&decoded.payload)
                     .ok()
-                    .map(|p| (None, p.data, p.created_at, p.last_seen)),
+                    .map(|p| (None, p.data, p.created_at, p.last_seen, p.user_id)),
             };
-            let Some((id, data, created_at, last_seen)) = found else { continue };
+            let Some((id, data, created_at, last_seen, user_id)) = found else { continue };
             if shared.expiry.is_expired(created_at, last_seen, now) {
                 tracing::debug!("session expired");
                 continue;
@@ -259,6 +353,7 @@ impl Session {
             loaded.data = data;
             loaded.created_at = created_at;
             loaded.last_seen = last_seen;
+            loaded.user_id = user_id;
             loaded.reissue = decoded.needs_reissue;
             loaded.existing = true;
             return Ok(loaded);

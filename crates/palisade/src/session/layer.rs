@@ -2,6 +2,7 @@ use super::config::Expiry;
 use super::error::SessionError;
 use super::handle::{CookiePayload, Loaded, Session};
 use super::id::SessionId;
+use crate::client::ClientSnapshot;
 use crate::clock::Clock;
 use crate::cookie::{CookieAttributes, CookieCodec};
 use crate::store::{Applied, Change, Record, Store, StoreError, UnixTime};
@@ -108,7 +109,7 @@ where
         // signed ids must not turn into many store reads.
         let candidates: Vec<String> =
             self.shared.attributes.find_in(req.headers()).take(MAX_COOKIE_CANDIDATES).map(str::to_owned).collect();
-        let session = Session::new(self.shared.clone(), candidates);
+        let session = Session::new(self.shared.clone(), candidates, ClientSnapshot::of(&req));
         req.extensions_mut().insert(session.clone());
         // The clone that was made ready is the one we call (tower's rule).
         let clone = self.inner.clone();
@@ -152,14 +153,16 @@ async fn finish<B>(session: &Session, response: &mut Response<B>) -> Result<(), 
         // page: it must not reach the user as if they were logged out.
         return Err(StoreError::Corrupt("an earlier read of this session failed".into()).into());
     }
+    let state = &mut *state;
     let Some(loaded) = state.loaded.as_mut() else {
         return Ok(()); // never touched: no store call, no header
     };
     // The response depends on the cookie: a cache must not serve it to others.
     response.headers_mut().append(VARY, HeaderValue::from_static("Cookie"));
     let now = shared.clock.now();
+    let client = &state.client;
     let action = match &shared.backend {
-        Backend::Store(store) => save_to_store(shared, store.as_ref(), loaded, now).await?,
+        Backend::Store(store) => save_to_store(shared, store.as_ref(), loaded, client, now).await?,
         Backend::Cookie => save_to_cookie(shared, loaded, now)?,
     };
     let header = match action {
@@ -203,9 +206,22 @@ async fn save_to_store(
     shared: &Shared,
     store: &dyn Store,
     loaded: &mut Loaded,
+    client: &ClientSnapshot,
     now: UnixTime,
 ) -> Result<CookieAction, SessionError> {
     let expiry = shared.expiry;
+    // A brand-new record (new session, or new id at login) starts its clocks
+    // now and records who created it.
+    let fresh_record = |loaded: &Loaded| Record {
+        data: loaded.data.clone(),
+        created_at: now,
+        last_seen: now,
+        expires_at: expiry.expires_at(now, now),
+        deadline: expiry.deadline(now),
+        user_id: loaded.user_id.clone(),
+        ip: client.ip_string(),
+        user_agent: client.user_agent_string(),
+    };
     if loaded.flushed {
         if let Some(old) = loaded.id.take() {
             shared.timed(store.delete(&old.store_key())).await?;
@@ -221,23 +237,13 @@ async fn save_to_store(
             return Ok(CookieAction::Keep);
         }
         let id = SessionId::generate();
-        let record = Record {
-            data: loaded.data.clone(),
-            created_at: now,
-            last_seen: now,
-            expires_at: expiry.expires_at(now, now),
-        };
+        let record = fresh_record(loaded);
         shared.timed(store.create(&id.store_key(), &record)).await?;
         return id_cookie(shared, &id, now);
     };
     if loaded.rotated {
         let new_id = SessionId::generate();
-        let record = Record {
-            data: loaded.data.clone(),
-            created_at: now,
-            last_seen: now,
-            expires_at: expiry.expires_at(now, now),
-        };
+        let record = fresh_record(loaded);
         return match shared.timed(store.rotate(&id.store_key(), &new_id.store_key(), &record, now)).await? {
             Applied::Done => id_cookie(shared, &new_id, now),
             Applied::Missing => Ok(ended_elsewhere()),
@@ -278,7 +284,12 @@ fn save_to_cookie(shared: &Shared, loaded: &mut Loaded, now: UnixTime) -> Result
         return Ok(CookieAction::Keep);
     }
     let created_at = if fresh { now } else { loaded.created_at };
-    let payload = CookiePayload { created_at, last_seen: now, data: std::mem::take(&mut loaded.data) };
+    let payload = CookiePayload {
+        created_at,
+        last_seen: now,
+        data: std::mem::take(&mut loaded.data),
+        user_id: loaded.user_id.clone(),
+    };
     let json = serde_json::to_vec(&payload)?;
     // A session too large for a cookie is an error the handler's author must
     // see (500 and a log line), never a silently dropped cookie.

@@ -52,5 +52,5 @@ mod layer;
 
 pub use config::{Expiry, SessionConfigError, SessionLayerBuilder, DEFAULT_COOKIE_NAME};
 pub use error::SessionError;
-pub use handle::{Session, SessionMeta};
+pub use handle::{Session, SessionMeta, ID_BOUND_PREFIX};
 pub use layer::{SessionLayer, SessionService};

@@ -1,4 +1,4 @@
-use super::{Applied, Change, Record, Store, StoreError, StoreKey, UnixTime};
+use super::{Applied, Change, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,12 +12,14 @@ pub struct CallCounts {
     pub rotate: u64,
     pub delete: u64,
     pub sweep: u64,
+    /// `sessions_of` and `revoke_user` calls.
+    pub user_index: u64,
 }
 
 impl CallCounts {
     /// Every call, of any kind.
     pub fn total(&self) -> u64 {
-        self.load + self.create + self.apply + self.rotate + self.delete + self.sweep
+        self.load + self.create + self.apply + self.rotate + self.delete + self.sweep + self.user_index
     }
 
     /// Calls that write.
@@ -34,6 +36,7 @@ struct Counters {
     rotate: AtomicU64,
     delete: AtomicU64,
     sweep: AtomicU64,
+    user_index: AtomicU64,
 }
 
 /// Wraps a store and counts the calls made to it: every call is one round
@@ -66,6 +69,7 @@ impl<S> CountingStore<S> {
             rotate: c.rotate.load(Ordering::Relaxed),
             delete: c.delete.load(Ordering::Relaxed),
             sweep: c.sweep.load(Ordering::Relaxed),
+            user_index: c.user_index.load(Ordering::Relaxed),
         }
     }
 
@@ -110,5 +114,13 @@ impl<S: Store> Store for CountingStore<S> {
     async fn sweep(&self, now: UnixTime) -> Result<u64, StoreError> {
         bump(&self.counters.sweep);
         self.inner.sweep(now).await
+    }
+    async fn sessions_of(&self, user_id: &str, now: UnixTime) -> Result<Vec<SessionInfo>, StoreError> {
+        bump(&self.counters.user_index);
+        self.inner.sessions_of(user_id, now).await
+    }
+    async fn revoke_user(&self, user_id: &str, keep: Option<&StoreKey>) -> Result<u64, StoreError> {
+        bump(&self.counters.user_index);
+        self.inner.revoke_user(user_id, keep).await
     }
 }

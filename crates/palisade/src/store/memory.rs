@@ -1,8 +1,8 @@
 //! A bounded in-memory store, for tests, development and single-process apps.
 
-use super::{Applied, Change, Record, Store, StoreError, StoreKey, UnixTime};
+use super::{Applied, Change, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
 use async_trait::async_trait;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Default bound on the number of sessions held.
@@ -24,19 +24,31 @@ pub struct MemoryStore {
 struct Inner {
     records: HashMap<StoreKey, Record>,
     by_expiry: BTreeSet<(UnixTime, StoreKey)>,
+    /// User id → that user's session keys; kept exact by `insert`/`remove`.
+    by_user: HashMap<String, HashSet<StoreKey>>,
 }
 
 impl Inner {
     fn insert(&mut self, key: StoreKey, record: Record) {
+        self.remove(&key);
         self.by_expiry.insert((record.expires_at, key));
-        if let Some(old) = self.records.insert(key, record) {
-            self.by_expiry.remove(&(old.expires_at, key));
+        if let Some(user) = &record.user_id {
+            self.by_user.entry(user.clone()).or_default().insert(key);
         }
+        self.records.insert(key, record);
     }
 
     fn remove(&mut self, key: &StoreKey) -> Option<Record> {
         let old = self.records.remove(key)?;
         self.by_expiry.remove(&(old.expires_at, *key));
+        if let Some(user) = &old.user_id {
+            if let Some(keys) = self.by_user.get_mut(user) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.by_user.remove(user);
+                }
+            }
+        }
         Some(old)
     }
 
@@ -50,8 +62,7 @@ impl Inner {
             if expires_at > now {
                 break;
             }
-            self.by_expiry.pop_first();
-            self.records.remove(&key);
+            self.remove(&key);
             removed += 1;
         }
         removed
@@ -65,8 +76,8 @@ impl Inner {
         }
         self.sweep(now);
         while self.records.len() >= max {
-            let Some((_, key)) = self.by_expiry.pop_first() else { break };
-            self.records.remove(&key);
+            let Some(&(_, key)) = self.by_expiry.first() else { break };
+            self.remove(&key);
             tracing::debug!("memory session store full: evicted the session closest to expiry");
         }
     }
@@ -186,6 +197,29 @@ impl Store for MemoryStore {
     async fn sweep(&self, now: UnixTime) -> Result<u64, StoreError> {
         Ok(self.lock().sweep(now))
     }
+
+    async fn sessions_of(&self, user_id: &str, now: UnixTime) -> Result<Vec<SessionInfo>, StoreError> {
+        let inner = self.lock();
+        let mut found: Vec<SessionInfo> = inner
+            .by_user
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| inner.records.get(key).filter(|r| r.expires_at > now).map(|r| SessionInfo::of(*key, r)))
+            .collect();
+        found.sort_by_key(|info| (info.created_at, info.key));
+        Ok(found)
+    }
+
+    async fn revoke_user(&self, user_id: &str, keep: Option<&StoreKey>) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let keys: Vec<StoreKey> =
+            inner.by_user.get(user_id).into_iter().flatten().filter(|key| Some(*key) != keep).copied().collect();
+        for key in &keys {
+            inner.remove(key);
+        }
+        Ok(keys.len() as u64)
+    }
 }
 
 #[cfg(test)]
@@ -193,7 +227,7 @@ mod tests {
     use super::*;
 
     fn record(expires_at: UnixTime) -> Record {
-        Record { data: Default::default(), created_at: 0, last_seen: 0, expires_at }
+        Record { expires_at, ..Default::default() }
     }
 
     fn key(n: u8) -> StoreKey {

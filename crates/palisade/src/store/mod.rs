@@ -40,7 +40,7 @@ pub type Data = serde_json::Map<String, serde_json::Value>;
 pub type UnixTime = i64;
 
 /// One session as a store keeps it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Record {
     /// The session's values.
     pub data: Data,
@@ -52,6 +52,51 @@ pub struct Record {
     /// store may delete it. Computed by the session layer (idle and absolute
     /// timeouts); stores only obey it.
     pub expires_at: UnixTime,
+    /// The latest instant `expires_at` can ever reach (`created_at` plus the
+    /// absolute timeout). Stores that keep a user index use it to expire the
+    /// index no earlier than the last session in it.
+    pub deadline: UnixTime,
+    /// The user the session belongs to (set at login), for the user index
+    /// behind [`Store::sessions_of`] and [`Store::revoke_all`].
+    pub user_id: Option<String>,
+    /// The client's address when the session was created (from the
+    /// trusted-proxy logic, never straight from `X-Forwarded-For`).
+    pub ip: Option<String>,
+    /// The client's `User-Agent` as given (truncated), shown only to the
+    /// session's own user so they can recognise the device.
+    pub user_agent: Option<String>,
+}
+
+/// What a person needs to recognise one of their sessions ("your devices").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The store key (SHA-256 of the id): names the session without being
+    /// usable as a cookie.
+    pub key: StoreKey,
+    pub created_at: UnixTime,
+    pub last_seen: UnixTime,
+    pub expires_at: UnixTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// True for the session of the request that asked (set by
+    /// [`Session::sessions_of_user`](crate::session::Session::sessions_of_user);
+    /// stores return `false`).
+    pub current: bool,
+}
+
+impl SessionInfo {
+    /// The listing entry for a record.
+    pub fn of(key: StoreKey, record: &Record) -> Self {
+        Self {
+            key,
+            created_at: record.created_at,
+            last_seen: record.last_seen,
+            expires_at: record.expires_at,
+            ip: record.ip.clone(),
+            user_agent: record.user_agent.clone(),
+            current: false,
+        }
+    }
 }
 
 /// What one request changed in a session: the keys it set and removed, and
@@ -119,4 +164,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes every record with `expires_at <= now`; returns how many.
     async fn sweep(&self, now: UnixTime) -> Result<u64, StoreError>;
+
+    /// Every live session of `user_id` (`expires_at > now`), oldest first.
+    /// Not a hot path: may take more than one round trip.
+    async fn sessions_of(&self, user_id: &str, now: UnixTime) -> Result<Vec<SessionInfo>, StoreError>;
+
+    /// Deletes every session of `user_id` except `keep` (if given); returns
+    /// how many were deleted. A session created for the user while this runs
+    /// may survive (it is a login that happened after the revocation began).
+    async fn revoke_user(&self, user_id: &str, keep: Option<&StoreKey>) -> Result<u64, StoreError>;
+
+    /// Deletes every session of `user_id` ("log out everywhere", password
+    /// change).
+    async fn revoke_all(&self, user_id: &str) -> Result<u64, StoreError> {
+        self.revoke_user(user_id, None).await
+    }
+
+    /// Deletes every session of `user_id` but `current` ("log out my other
+    /// devices").
+    async fn revoke_all_except(&self, user_id: &str, current: &StoreKey) -> Result<u64, StoreError> {
+        self.revoke_user(user_id, Some(current)).await
+    }
 }

@@ -16,7 +16,7 @@
 //! # Ok(()) }
 //! ```
 
-use super::{Applied, Change, Data, Record, Store, StoreError, StoreKey, UnixTime};
+use super::{Applied, Change, Data, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
 use async_trait::async_trait;
 use sqlx::migrate::MigrateError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
@@ -208,7 +208,46 @@ fn decode_record(row: &SqliteRow) -> Result<Record, StoreError> {
     let data: String = row.try_get("data").map_err(|_| corrupt("data is not text"))?;
     let data: Data = serde_json::from_str(&data).map_err(|_| corrupt("data is not a JSON object"))?;
     let int = |column: &str| row.try_get::<i64, _>(column).map_err(|_| corrupt("timestamp is not an integer"));
-    Ok(Record { data, created_at: int("created_at")?, last_seen: int("last_seen")?, expires_at: int("expires_at")? })
+    let text = |column: &str| row.try_get::<Option<String>, _>(column).map_err(|_| corrupt("text column is not text"));
+    Ok(Record {
+        data,
+        created_at: int("created_at")?,
+        last_seen: int("last_seen")?,
+        expires_at: int("expires_at")?,
+        deadline: int("deadline")?,
+        user_id: text("user_id")?,
+        ip: text("ip")?,
+        user_agent: text("user_agent")?,
+    })
+}
+
+const RECORD_COLUMNS: &str = "data, created_at, last_seen, expires_at, deadline, user_id, ip, user_agent";
+
+const INSERT_SQL: &str = "INSERT INTO palisade_sessions \
+     (key, data, created_at, last_seen, expires_at, deadline, user_id, ip, user_agent) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// A plain `INSERT` of a whole record: a key collision is an error, never an
+/// overwrite of someone else's session.
+async fn insert<'c>(
+    executor: impl sqlx::SqliteExecutor<'c>,
+    key: &StoreKey,
+    record: &Record,
+) -> Result<(), StoreError> {
+    sqlx::query(INSERT_SQL)
+        .bind(key.as_bytes().as_slice())
+        .bind(encode_data(&record.data)?)
+        .bind(record.created_at)
+        .bind(record.last_seen)
+        .bind(record.expires_at)
+        .bind(record.deadline)
+        .bind(record.user_id.as_deref())
+        .bind(record.ip.as_deref())
+        .bind(record.user_agent.as_deref())
+        .execute(executor)
+        .await
+        .map_err(StoreError::unavailable)?;
+    Ok(())
 }
 
 /// `json_set`/`json_remove` fail on a `data` column that is not JSON: that
@@ -225,32 +264,18 @@ fn apply_error(err: sqlx::Error) -> StoreError {
 #[async_trait]
 impl Store for SqliteStore {
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
-        let row = sqlx::query(
-            "SELECT data, created_at, last_seen, expires_at FROM palisade_sessions WHERE key = ? AND expires_at > ?",
-        )
-        .bind(key.as_bytes().as_slice())
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(StoreError::unavailable)?;
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM palisade_sessions WHERE key = ? AND expires_at > ?");
+        let row = sqlx::query(&sql)
+            .bind(key.as_bytes().as_slice())
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::unavailable)?;
         row.as_ref().map(decode_record).transpose()
     }
 
-    /// A plain `INSERT`: a key collision is an error, never an overwrite of
-    /// someone else's session.
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(key.as_bytes().as_slice())
-        .bind(encode_data(&record.data)?)
-        .bind(record.created_at)
-        .bind(record.last_seen)
-        .bind(record.expires_at)
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::unavailable)?;
-        Ok(())
+        insert(self.pool(), key, record).await
     }
 
     /// One `UPDATE … WHERE key = ? AND expires_at > ?` that edits the JSON
@@ -295,7 +320,6 @@ impl Store for SqliteStore {
         record: &Record,
         now: UnixTime,
     ) -> Result<Applied, StoreError> {
-        let data = encode_data(&record.data)?;
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::unavailable)?;
         let deleted = sqlx::query("DELETE FROM palisade_sessions WHERE key = ? AND expires_at > ?")
             .bind(old.as_bytes().as_slice())
@@ -307,17 +331,7 @@ impl Store for SqliteStore {
             tx.rollback().await.map_err(StoreError::unavailable)?;
             return Ok(Applied::Missing);
         }
-        sqlx::query(
-            "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(new.as_bytes().as_slice())
-        .bind(data)
-        .bind(record.created_at)
-        .bind(record.last_seen)
-        .bind(record.expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::unavailable)?;
+        insert(&mut *tx, new, record).await?;
         tx.commit().await.map_err(StoreError::unavailable)?;
         Ok(Applied::Done)
     }
@@ -334,6 +348,35 @@ impl Store for SqliteStore {
     async fn sweep(&self, now: UnixTime) -> Result<u64, StoreError> {
         let result = sqlx::query("DELETE FROM palisade_sessions WHERE expires_at <= ?")
             .bind(now)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(result.rows_affected())
+    }
+
+    async fn sessions_of(&self, user_id: &str, now: UnixTime) -> Result<Vec<SessionInfo>, StoreError> {
+        let sql = format!(
+            "SELECT key, {RECORD_COLUMNS} FROM palisade_sessions WHERE user_id = ? AND expires_at > ? \
+             ORDER BY created_at, key"
+        );
+        let rows =
+            sqlx::query(&sql).bind(user_id).bind(now).fetch_all(self.pool()).await.map_err(StoreError::unavailable)?;
+        rows.iter()
+            .map(|row| {
+                let key: Vec<u8> = row.try_get("key").map_err(|_| StoreError::Corrupt("sqlite session key".into()))?;
+                let key: [u8; 32] =
+                    key.try_into().map_err(|_| StoreError::Corrupt("sqlite session key is not 32 bytes".into()))?;
+                Ok(SessionInfo::of(StoreKey::from_bytes(key), &decode_record(row)?))
+            })
+            .collect()
+    }
+
+    async fn revoke_user(&self, user_id: &str, keep: Option<&StoreKey>) -> Result<u64, StoreError> {
+        // A zero-filled key never exists (keys are SHA-256 outputs of 256-bit ids).
+        let keep = keep.map_or([0u8; 32], |k| *k.as_bytes());
+        let result = sqlx::query("DELETE FROM palisade_sessions WHERE user_id = ? AND key != ?")
+            .bind(user_id)
+            .bind(keep.as_slice())
             .execute(self.pool())
             .await
             .map_err(StoreError::unavailable)?;
@@ -401,7 +444,7 @@ mod tests {
         let key = StoreKey::from_session_id(b"id");
         let mut data = Data::new();
         data.insert("secret".into(), json!("hunter2"));
-        store.create(&key, &Record { data, created_at: 0, last_seen: 0, expires_at: 10 }).await.unwrap();
+        store.create(&key, &Record { data, expires_at: 10, ..Default::default() }).await.unwrap();
         let shown = format!("{store:?}");
         assert!(shown.starts_with("SqliteStore"), "{shown}");
         assert!(!shown.contains("hunter2") && !shown.contains("memory"), "{shown}");

@@ -37,7 +37,32 @@ macro_rules! store_suite {
             }
 
             fn record(value: Value, expires_at: UnixTime) -> Record {
-                Record { data: data(value), created_at: NOW - 10, last_seen: NOW - 5, expires_at }
+                Record {
+                    data: data(value),
+                    created_at: NOW - 10,
+                    last_seen: NOW - 5,
+                    expires_at,
+                    deadline: expires_at.max(NOW) + 8 * HOUR,
+                    ..Record::default()
+                }
+            }
+
+            /// A session of `user`, as a login creates it.
+            fn user_record(user: &str, created_at: UnixTime) -> Record {
+                Record {
+                    data: data(json!({"user": user})),
+                    created_at,
+                    last_seen: created_at,
+                    expires_at: NOW + HOUR,
+                    deadline: NOW + 8 * HOUR,
+                    user_id: Some(user.to_owned()),
+                    ip: Some("203.0.113.7".to_owned()),
+                    user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0".to_owned()),
+                }
+            }
+
+            fn keys_of(infos: &[palisade::store::SessionInfo]) -> Vec<StoreKey> {
+                infos.iter().map(|i| i.key).collect()
             }
 
             fn set(pairs: &[(&str, Value)]) -> Change {
@@ -74,6 +99,10 @@ macro_rules! store_suite {
                     created_at: NOW - 100,
                     last_seen: NOW - 50,
                     expires_at: NOW + HOUR,
+                    deadline: NOW + 8 * HOUR,
+                    user_id: Some("alice@example.com".into()),
+                    ip: Some("2001:db8::1".into()),
+                    user_agent: Some("Mozilla/5.0 \"quoted\" ünïcode".into()),
                 };
                 store.create(&key("a"), &rec).await.unwrap();
                 assert_eq!(store.load(&key("a"), NOW).await.unwrap(), Some(rec));
@@ -356,6 +385,9 @@ macro_rules! store_suite {
                     created_at: NOW,
                     last_seen: NOW,
                     expires_at: NOW + 2 * HOUR,
+                    deadline: NOW + 8 * HOUR,
+                    user_id: Some("alice".into()),
+                    ..Record::default()
                 };
                 assert_eq!(store.rotate(&key("old"), &key("new"), &fresh, NOW).await.unwrap(), Applied::Done);
                 assert_eq!(store.load(&key("old"), NOW).await.unwrap(), None);
@@ -420,6 +452,104 @@ macro_rules! store_suite {
                 }
                 assert_eq!(store.sweep(NOW).await.unwrap(), 0);
                 assert_eq!(store.sweep(NOW + HOUR).await.unwrap(), 2);
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sessions_of_lists_the_live_sessions_of_one_user_oldest_first() {
+                let store = make().await;
+                store.create(&key("b2"), &user_record("bob", NOW - 20)).await.unwrap();
+                store.create(&key("b1"), &user_record("bob", NOW - 30)).await.unwrap();
+                store.create(&key("c1"), &user_record("carol", NOW - 25)).await.unwrap();
+                store.create(&key("anon"), &record(json!({"x": 1}), NOW + HOUR)).await.unwrap();
+                let dead = Record { expires_at: NOW, ..user_record("bob", NOW - 40) };
+                store.create(&key("b-dead"), &dead).await.unwrap();
+                let bob = store.sessions_of("bob", NOW).await.unwrap();
+                assert_eq!(keys_of(&bob), vec![key("b1"), key("b2")]);
+                let first = &bob[0];
+                assert_eq!((first.created_at, first.last_seen, first.expires_at), (NOW - 30, NOW - 30, NOW + HOUR));
+                assert_eq!(first.ip.as_deref(), Some("203.0.113.7"));
+                assert_eq!(first.user_agent.as_deref(), Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"));
+                assert!(!first.current);
+                assert_eq!(keys_of(&store.sessions_of("carol", NOW).await.unwrap()), vec![key("c1")]);
+                assert!(store.sessions_of("nobody", NOW).await.unwrap().is_empty());
+                assert!(store.sessions_of("", NOW).await.unwrap().is_empty());
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sessions_of_sees_touches_and_forgets_deleted_sessions() {
+                let store = make().await;
+                store.create(&key("d1"), &user_record("dave", NOW - 10)).await.unwrap();
+                store.create(&key("d2"), &user_record("dave", NOW - 5)).await.unwrap();
+                assert_eq!(store.apply(&key("d1"), &touch(NOW, NOW + 2 * HOUR), NOW).await.unwrap(), Applied::Done);
+                store.delete(&key("d2")).await.unwrap();
+                let dave = store.sessions_of("dave", NOW).await.unwrap();
+                assert_eq!(keys_of(&dave), vec![key("d1")]);
+                assert_eq!((dave[0].last_seen, dave[0].expires_at), (NOW, NOW + 2 * HOUR));
+                // Alive past its first expiry because the touch extended it.
+                assert_eq!(keys_of(&store.sessions_of("dave", NOW + HOUR + 1).await.unwrap()), vec![key("d1")]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn revoke_all_deletes_every_session_of_the_user_and_nothing_else() {
+                let store = make().await;
+                for n in 0..20 {
+                    store.create(&key(&format!("e{n}")), &user_record("erin", NOW - 100 + n)).await.unwrap();
+                }
+                store.create(&key("f"), &user_record("frank", NOW - 10)).await.unwrap();
+                store.create(&key("anon"), &record(json!({"x": 1}), NOW + HOUR)).await.unwrap();
+                assert_eq!(store.sessions_of("erin", NOW).await.unwrap().len(), 20);
+                assert_eq!(store.revoke_all("erin").await.unwrap(), 20);
+                for n in 0..20 {
+                    assert_eq!(store.load(&key(&format!("e{n}")), NOW).await.unwrap(), None);
+                }
+                assert!(store.sessions_of("erin", NOW).await.unwrap().is_empty());
+                assert!(store.load(&key("f"), NOW).await.unwrap().is_some());
+                assert!(store.load(&key("anon"), NOW).await.unwrap().is_some());
+                assert_eq!(store.revoke_all("erin").await.unwrap(), 0);
+                assert_eq!(store.revoke_all("nobody").await.unwrap(), 0);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn revoke_all_except_keeps_the_current_session() {
+                let store = make().await;
+                for name in ["g1", "g2", "g3"] {
+                    store.create(&key(name), &user_record("grace", NOW - 10)).await.unwrap();
+                }
+                assert_eq!(store.revoke_all_except("grace", &key("g2")).await.unwrap(), 2);
+                assert_eq!(keys_of(&store.sessions_of("grace", NOW).await.unwrap()), vec![key("g2")]);
+                assert!(store.load(&key("g2"), NOW).await.unwrap().is_some());
+                assert_eq!(store.load(&key("g1"), NOW).await.unwrap(), None);
+                // A revoked session cannot be written back by a request still running.
+                assert_eq!(store.apply(&key("g1"), &set(&[("late", json!(1))]), NOW).await.unwrap(), Applied::Missing);
+                assert_eq!(store.load(&key("g1"), NOW).await.unwrap(), None);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn rotate_moves_the_session_in_the_user_index() {
+                let store = make().await;
+                store.create(&key("anon"), &record(json!({"cart": 1}), NOW + HOUR)).await.unwrap();
+                // Login: the anonymous session becomes heidi's under a new key.
+                let login = user_record("heidi", NOW);
+                assert_eq!(store.rotate(&key("anon"), &key("h1"), &login, NOW).await.unwrap(), Applied::Done);
+                assert_eq!(keys_of(&store.sessions_of("heidi", NOW).await.unwrap()), vec![key("h1")]);
+                // A second rotation (privilege change) replaces it in the index.
+                assert_eq!(store.rotate(&key("h1"), &key("h2"), &login, NOW).await.unwrap(), Applied::Done);
+                assert_eq!(keys_of(&store.sessions_of("heidi", NOW).await.unwrap()), vec![key("h2")]);
+                assert_eq!(store.revoke_all("heidi").await.unwrap(), 1);
+                assert_eq!(store.load(&key("h2"), NOW).await.unwrap(), None);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn user_ids_with_odd_characters_are_kept_apart() {
+                let store = make().await;
+                let users = ["{ivan}", "ivan", "iv:an", "ivan*", "ïvan", "a b", "x\\y"];
+                for (n, user) in users.iter().enumerate() {
+                    store.create(&key(&format!("odd{n}")), &user_record(user, NOW - 10)).await.unwrap();
+                }
+                for (n, user) in users.iter().enumerate() {
+                    assert_eq!(keys_of(&store.sessions_of(user, NOW).await.unwrap()), vec![key(&format!("odd{n}"))]);
+                }
+                assert_eq!(store.revoke_all("ivan*").await.unwrap(), 1);
+                assert_eq!(store.sessions_of("ivan", NOW).await.unwrap().len(), 1);
             }
         }
     };
