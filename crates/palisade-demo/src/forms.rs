@@ -45,6 +45,47 @@ pub(crate) struct LoginForm {
     /// Where to go after logging in (checked against the redirect policy).
     #[serde(default)]
     pub(crate) next: Option<String>,
+    /// The "remember me" checkbox: `on` when ticked, absent otherwise.
+    #[serde(default)]
+    pub(crate) remember: Option<String>,
+}
+
+impl LoginForm {
+    /// True when "remember me" was ticked.
+    pub(crate) fn remember(&self) -> bool {
+        self.remember.as_deref() == Some("on")
+    }
+}
+
+/// The change-password form.
+#[derive(Deserialize, Validate)]
+pub(crate) struct PasswordForm {
+    #[serde(default)]
+    #[validate(length(min = 1, max = "MAX_PASSWORD_CHARS", message = "Enter your current password."))]
+    pub(crate) current_password: String,
+    #[serde(default)]
+    #[validate(length(min = 12, max = "MAX_PASSWORD_CHARS", message = "Passwords are 12 to 1024 characters long."))]
+    pub(crate) new_password: String,
+}
+
+impl std::fmt::Debug for PasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordForm { <redacted> }")
+    }
+}
+
+impl Drop for PasswordForm {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.current_password);
+        zeroize::Zeroize::zeroize(&mut self.new_password);
+    }
+}
+
+/// A device (session or remember-me token) to revoke, by store key (hex).
+#[derive(Debug, Deserialize)]
+pub(crate) struct RevokeForm {
+    #[serde(default)]
+    pub(crate) key: String,
 }
 
 /// `?next=` on the login page.

@@ -23,26 +23,29 @@ mod forms;
 mod middleware;
 mod routes;
 pub mod secret;
+pub mod session_store;
 mod templates;
+pub mod tls;
 pub mod users;
 
 use axum::Router;
+use palisade::client::{RequestScheme, TrustedProxyLayer};
+use palisade::headers::CspReportEndpoint;
 use palisade::keys::{KeyError, KeyRing};
-use palisade::session::{SessionConfigError, SessionLayer};
+use palisade::session::SessionConfigError;
 use palisade::store::{SqliteStore, StoreError};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use tokio::task::JoinHandle;
 
-pub use config::Args;
+pub use config::{Args, ConfigError};
+pub use session_store::StoreChoice;
 pub use secret::SecretError;
+pub use tls::TlsChoice;
 pub use users::UsersError;
 
 /// File name of the SQLite database (sessions and users) in the data directory.
 pub const DATABASE_FILE: &str = "palisade.db";
-/// How often expired sessions are deleted from the store.
-pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Where the demo listens unless told otherwise.
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3000);
 
@@ -57,17 +60,42 @@ pub struct DemoConfig {
     /// it (mode 0600) on first start so sessions survive restarts.
     /// (`KeyRing`'s `Debug` shows key ids only, never key material.)
     pub keys: Option<KeyRing>,
+    /// Where sessions live (default: SQLite in the data directory).
+    pub store: StoreChoice,
+    /// HTTPS on `addr` (default off: plain HTTP).
+    pub tls: TlsChoice,
+    /// With HTTPS: a plain-HTTP listener that only redirects to HTTPS.
+    pub http_redirect_addr: Option<SocketAddr>,
+    /// Hosts the HTTPS redirect may send browsers to.
+    pub hosts: Vec<String>,
+    /// Proxies whose forwarding headers are believed (default: none).
+    pub trusted_proxies: TrustedProxyLayer,
 }
 
 impl DemoConfig {
     /// Defaults: listen on `127.0.0.1:3000`, secret from the data directory.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self { addr: DEFAULT_ADDR, data_dir: data_dir.into(), keys: None }
+        Self {
+            addr: DEFAULT_ADDR,
+            data_dir: data_dir.into(),
+            keys: None,
+            store: StoreChoice::Sqlite,
+            tls: TlsChoice::Off,
+            http_redirect_addr: None,
+            hosts: ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
+            trusted_proxies: TrustedProxyLayer::no_proxies(),
+        }
     }
 
     /// Use this key ring instead of the data directory's secret file.
     pub fn with_keys(mut self, keys: KeyRing) -> Self {
         self.keys = Some(keys);
+        self
+    }
+
+    /// Keep sessions in `store`.
+    pub fn with_store(mut self, store: StoreChoice) -> Self {
+        self.store = store;
         self
     }
 
@@ -94,10 +122,18 @@ pub enum DemoError {
     Store(#[from] StoreError),
     #[error("invalid session configuration: {0}")]
     Session(#[from] SessionConfigError),
+    #[error("invalid CSRF configuration: {0}")]
+    Csrf(#[from] palisade::csrf::CsrfConfigError),
     #[error("cannot prepare the users table: {0}")]
     Users(#[from] UsersError),
     #[error("cannot load the page templates: {0}")]
     Templates(#[from] minijinja::Error),
+    #[error("invalid security headers: {0}")]
+    Headers(#[from] palisade::headers::HeadersConfigError),
+    #[error("invalid HTTPS redirect (--hosts): {0}")]
+    Redirect(#[from] palisade::https::HttpsRedirectError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("server error: {0}")]
@@ -110,23 +146,38 @@ pub async fn build_app(config: &DemoConfig) -> Result<Router, DemoError> {
     Ok(build(config).await?.0)
 }
 
-async fn build(config: &DemoConfig) -> Result<(Router, JoinHandle<()>), DemoError> {
+async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), DemoError> {
     create_data_dir(&config.data_dir)?;
     let keys = match &config.keys {
         Some(keys) => keys.clone(),
         None => secret::load_or_generate(&config.data_dir)?,
     };
     let url = sqlite_url(&config.data_dir.join(DATABASE_FILE))?;
-    let store = SqliteStore::connect(&url).await?;
-    let users = users::Users::new(store.pool().clone()).await?;
-    let sweeper = store.spawn_sweeper(SWEEP_INTERVAL);
-    let sessions = SessionLayer::server_side(store, keys).build()?;
+    let database = SqliteStore::connect(&url).await?;
+    let users = users::Users::new(database.pool().clone()).await?;
+    let (sessions, sweeper) = config.store.open(&database, keys).await?;
+    tracing::info!(store = ?config.store, "session store ready");
+    // Sign-in settings (palisade::auth): binding on (the default), and
+    // remember-me for the login form's "remember me" checkbox.
+    let auth = palisade::auth::AuthConfig::new().login_path("/login").remember_me(palisade::remember::RememberMe::new());
+    let sessions = sessions.auth(auth).build()?;
     let state = routes::AppState { users, templates: std::sync::Arc::new(templates::Templates::new()?) };
     let app = routes::router(state)
+        // Inside the session layer: the CSRF secret lives in the session.
+        // Cross-origin requests are refused before the session is read.
+        .layer(middleware::csrf(config.addr)?)
         .layer(sessions)
-        // Outermost: refused requests never reach the session store.
-        .layer(axum::middleware::map_response(middleware::security_headers))
-        .layer(axum::middleware::from_fn(middleware::same_origin_writes));
+        // Added after the CSRF and session layers, so neither wraps it:
+        // browsers post reports without a token, and they need no session.
+        .route_service(middleware::CSP_REPORT_PATH, CspReportEndpoint::new());
+    // Outside the session layer: a plain-HTTP request (a trusted proxy said
+    // so) is redirected before any session is loaded or cookie sent.
+    let app = if config.tls.is_on() { app.layer(middleware::https_redirect(config)?) } else { app };
+    let scheme = if config.tls.is_on() { RequestScheme::Https } else { RequestScheme::Http };
+    let app = app
+        .layer(middleware::security_headers()?)
+        // Outermost: every layer inside reads the client address and scheme it settles.
+        .layer(config.trusted_proxies.clone().connection_scheme(scheme));
     Ok((app, sweeper))
 }
 
@@ -134,6 +185,15 @@ async fn build(config: &DemoConfig) -> Result<(Router, JoinHandle<()>), DemoErro
 /// requests in flight finish.
 pub async fn serve(config: DemoConfig) -> Result<(), DemoError> {
     let (app, sweeper) = build(&config).await?;
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    if let Some(rustls) = tls::rustls_config(&config.tls).await? {
+        let served = tls::serve_https(&config, rustls, app, shutdown_signal()).await;
+        if let Some(sweeper) = sweeper {
+            sweeper.abort();
+        }
+        tracing::info!("shut down");
+        return served;
+    }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| DemoError::Bind { addr: config.addr, source })?;
@@ -147,7 +207,9 @@ pub async fn serve(config: DemoConfig) -> Result<(), DemoError> {
     }
     tracing::info!("Palisade demo listening on http://{addr}");
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
-    sweeper.abort();
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     tracing::info!("shut down");
     served.map_err(DemoError::Serve)
 }

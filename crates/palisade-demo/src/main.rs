@@ -14,8 +14,8 @@ async fn main() -> ExitCode {
     let config = match Args::parse().into_config() {
         Ok(config) => config,
         Err(err) => {
-            // The library's message says how to generate a valid secret.
-            eprintln!("palisade-demo: PALISADE_SECRET_KEY: {err}");
+            // A bad secret's message says how to generate a valid one.
+            eprintln!("palisade-demo: {err}");
             return ExitCode::FAILURE;
         }
     };

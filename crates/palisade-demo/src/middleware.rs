@@ -1,100 +1,64 @@
-//! Response security headers, and refusal of cross-site form posts.
-//!
-//! Palisade has no CSRF tokens yet; until it does, the demo relies on
-//! `SameSite=Lax` (the browser does not send the session cookie on
-//! cross-site POSTs) and, as a second line, refuses any state-changing
-//! request that the browser marks as coming from another origin
-//! (`Sec-Fetch-Site`, `Origin`). This also stops login CSRF, which
-//! `SameSite` cannot (the attacker's login form needs no cookie).
+//! Response security headers, and the CSRF layer's configuration.
 
-use axum::extract::Request;
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, HOST, ORIGIN, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
-};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use crate::DemoConfig;
+use axum::http::header::CACHE_CONTROL;
+use axum::http::HeaderValue;
+use palisade::csrf::{CsrfConfigError, CsrfLayer};
+use palisade::headers::{ContentSecurityPolicy, HeadersConfigError, SecurityHeadersLayer};
+use palisade::https::{HttpsRedirectError, HttpsRedirectLayer};
+use std::net::SocketAddr;
 
-/// No scripts at all; styles only from `/style.css`; forms only post here.
-const CSP: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Where browsers post CSP violation reports.
+pub(crate) const CSP_REPORT_PATH: &str = "/csp-report";
 
-/// Adds security headers to every response. Pages show per-user data, so
-/// anything that did not choose a caching policy is `no-store`.
-pub(crate) async fn security_headers(mut res: Response) -> Response {
-    let headers = res.headers_mut();
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    if !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    res
+/// Palisade's security headers with their defaults: a nonce-based CSP
+/// (only the page's own nonced scripts run: `csrf.js` and `demo.js`, loaded
+/// with SRI, and the inline status script), violation reports to
+/// [`CSP_REPORT_PATH`], and `no-store` for every response that did not
+/// choose a caching policy, since pages show per-user data.
+pub(crate) fn security_headers() -> Result<SecurityHeadersLayer, HeadersConfigError> {
+    SecurityHeadersLayer::builder()
+        .content_security_policy(ContentSecurityPolicy::strict().report_uri(CSP_REPORT_PATH))
+        .header(CACHE_CONTROL, HeaderValue::from_static("no-store"))
+        .build()
 }
 
-/// Refuses unsafe methods (POST, …) that a browser sent from another origin.
-/// Requests without these headers (curl, old browsers) pass: they carry no
-/// ambient credentials an attacker could borrow.
-pub(crate) async fn same_origin_writes(req: Request, next: Next) -> Response {
-    if !req.method().is_safe() {
-        if let Err(reason) = check_same_origin(req.headers()) {
-            tracing::warn!(method = %req.method(), path = %req.uri().path(), reason, "refused a cross-origin request");
-            return (StatusCode::FORBIDDEN, [(CACHE_CONTROL, "no-store")], "Cross-origin request refused.\n")
-                .into_response();
-        }
-    }
-    next.run(req).await
+/// Redirects plain HTTP to HTTPS on `config.addr`'s port, for the hosts in
+/// `config.hosts` only.
+pub(crate) fn https_redirect(config: &DemoConfig) -> Result<HttpsRedirectLayer, HttpsRedirectError> {
+    HttpsRedirectLayer::for_hosts(&config.hosts)?.https_port(config.addr.port())
 }
 
-fn check_same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return Err("Sec-Fetch-Site is not same-origin");
-        }
-    }
-    if let Some(origin) = headers.get(ORIGIN) {
-        let origin = origin.to_str().map_err(|_| "unreadable Origin")?;
-        let host = headers.get(HOST).and_then(|h| h.to_str().ok()).ok_or("Origin without a Host")?;
-        let authority = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
-        if !authority.is_some_and(|a| a.eq_ignore_ascii_case(host)) {
-            return Err("Origin does not match Host");
-        }
-    }
-    Ok(())
+/// The CSRF layer, with Palisade's defaults: the origin check, then a masked
+/// token from the session on every state-changing request (every form
+/// carries `{{ csrf_field() }}`, script sends `X-CSRF-Token`). This also
+/// stops login CSRF, which `SameSite` cannot (the attacker's login form
+/// needs no cookie).
+///
+/// On a loopback address the demo is served over plain HTTP, so that is its
+/// origin's scheme; anywhere else it is meant to sit behind a TLS proxy, and
+/// the browser's origin is `https`.
+pub(crate) fn csrf(addr: SocketAddr) -> Result<CsrfLayer, CsrfConfigError> {
+    let builder = CsrfLayer::builder();
+    let builder = if addr.ip().is_loopback() { builder.served_over_plain_http() } else { builder };
+    builder.build()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs.iter().map(|(k, v)| (k.parse().unwrap(), HeaderValue::from_static(v))).collect()
+    #[test]
+    fn headers_and_redirect_build_from_the_defaults() {
+        let layer = format!("{:?}", security_headers().unwrap());
+        assert!(layer.contains("report-uri /csp-report") && layer.contains("cache-control"), "{layer}");
+        let config = DemoConfig::new("d").with_addr("127.0.0.1:3443".parse().unwrap());
+        https_redirect(&config).unwrap();
     }
 
     #[test]
-    fn same_origin_and_headerless_requests_pass() {
-        assert!(check_same_origin(&headers(&[])).is_ok());
-        assert!(check_same_origin(&headers(&[("host", "127.0.0.1:3000")])).is_ok());
-        let browser =
-            [("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000"), ("sec-fetch-site", "same-origin")];
-        assert!(check_same_origin(&headers(&browser)).is_ok());
-        assert!(check_same_origin(&headers(&[("host", "example.com"), ("origin", "https://example.com")])).is_ok());
-    }
-
-    #[test]
-    fn cross_origin_requests_are_refused() {
-        for bad in [
-            vec![("host", "127.0.0.1:3000"), ("origin", "https://evil.example")],
-            vec![("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3001")],
-            vec![("host", "127.0.0.1:3000"), ("origin", "null")],
-            vec![("host", "example.com"), ("origin", "http://example.com.evil.example")],
-            vec![("origin", "http://127.0.0.1:3000")],
-            vec![("sec-fetch-site", "cross-site")],
-            vec![("sec-fetch-site", "same-site")],
-        ] {
-            assert!(check_same_origin(&headers(&bad)).is_err(), "{bad:?}");
-        }
+    fn csrf_layer_builds_for_loopback_and_public_addresses() {
+        csrf("127.0.0.1:3000".parse().unwrap()).unwrap();
+        csrf("0.0.0.0:3000".parse().unwrap()).unwrap();
     }
 }

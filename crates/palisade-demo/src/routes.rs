@@ -1,6 +1,10 @@
-//! The pages: home, register, login, logout, account, 404.
+//! The pages: home, register, login, logout, account, your devices,
+//! change password, 404.
+
+mod devices;
 
 use crate::forms::{field_messages, LoginForm, NextQuery, RegisterForm};
+use devices::{change_password, log_out_others, password_page, revoke_device, sessions_page, signed_in_user};
 use crate::templates::Templates;
 use crate::users::{User, Users, UsersError};
 use axum::extract::{Form, Query, State};
@@ -10,8 +14,12 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use minijinja::{context, Value};
+use palisade::auth::{self, AuthError, CurrentUser, LoginOptions};
+use palisade::csrf::CsrfToken;
+use palisade::headers::CspNonce;
 use palisade::redirect::RedirectPolicy;
 use palisade::session::{Session, SessionError};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use validator::Validate;
@@ -19,10 +27,16 @@ use validator::Validate;
 /// Session keys.
 const USER_ID: &str = "user_id";
 const USERNAME: &str = "username";
+/// The note the CSRF demo page changes with `fetch()`.
+const NOTE: &str = "note";
+/// Longest note kept, in characters.
+const NOTE_MAX_CHARS: usize = 200;
 
 const FIELDS: [&str; 2] = ["username", "password"];
 const LOGIN_FAILED: &str = "Invalid username or password.";
 const STYLE: &str = include_str!("../static/style.css");
+const CSRF_SCRIPT: &str = include_str!("../static/csrf.js");
+pub(crate) const DEMO_SCRIPT: &str = include_str!("../static/demo.js");
 
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -37,6 +51,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/account", get(account))
+        .route("/sessions", get(sessions_page))
+        .route("/sessions/revoke", post(revoke_device))
+        .route("/sessions/others", post(log_out_others))
+        .route("/password", get(password_page).post(change_password))
+        .route("/account/note", post(save_note))
+        .route("/csrf-demo", get(csrf_demo))
+        .route("/static/csrf.js", get(csrf_script))
+        .route("/static/demo.js", get(demo_script))
         .route("/style.css", get(stylesheet))
         .fallback(not_found)
         .with_state(state)
@@ -46,6 +68,7 @@ pub(crate) fn router(state: AppState) -> Router {
 /// is a logged 500 that reveals no internals.
 pub(crate) enum AppError {
     Session(SessionError),
+    Auth(AuthError),
     Users(UsersError),
     Template(minijinja::Error),
 }
@@ -53,6 +76,12 @@ pub(crate) enum AppError {
 impl From<SessionError> for AppError {
     fn from(err: SessionError) -> Self {
         Self::Session(err)
+    }
+}
+
+impl From<AuthError> for AppError {
+    fn from(err: AuthError) -> Self {
+        Self::Auth(err)
     }
 }
 
@@ -66,6 +95,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
             AppError::Session(err) => return err.into_response(),
+            AppError::Auth(err) => return err.into_response(),
             AppError::Users(err) => tracing::error!(error = %err, "user database failure"),
             AppError::Template(err) => tracing::error!(error = %err, "template failure"),
         }
@@ -76,17 +106,30 @@ impl IntoResponse for AppError {
 type Result<T = Response, E = AppError> = std::result::Result<T, E>;
 
 impl AppState {
-    fn page(&self, status: StatusCode, name: &str, ctx: Value) -> Result {
+    /// Renders a page. Every page may show a form (the nav's logout
+    /// button), so every page gets `csrf_field()` and `csrf_token()`; a
+    /// secret is only stored when a template actually calls one.
+    fn page(&self, csrf: &CsrfToken, nonce: &CspNonce, status: StatusCode, name: &str, ctx: Value) -> Result {
+        // `csp_nonce()` for the page's own scripts (and the SRI tags).
+        let ctx = context! { ..ctx, ..csrf.template_functions(), ..nonce.template_functions() };
         let html = self.templates.render(name, ctx).map_err(AppError::Template)?;
         Ok((status, Html(html)).into_response())
     }
 
     /// A register or login form, re-filled with the typed username (never
     /// the password).
-    fn form_page(&self, status: StatusCode, name: &str, user: Option<String>, view: FormView<'_>) -> Result {
+    fn form_page(
+        &self,
+        csrf: &CsrfToken,
+        nonce: &CspNonce,
+        status: StatusCode,
+        name: &str,
+        user: Option<String>,
+        view: FormView<'_>,
+    ) -> Result {
         let FormView { username, errors, form_error, next } = view;
         let errors = errors.unwrap_or_else(no_errors);
-        self.page(status, name, context! { user, username, errors, form_error, next })
+        self.page(csrf, nonce, status, name, context! { user, username, errors, form_error, next })
     }
 }
 
@@ -113,19 +156,42 @@ fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, value)]).into_response()
 }
 
-/// The logged-in username, read from the session.
-async fn current_user(session: &Session) -> Result<Option<String>, SessionError> {
-    session.get(USERNAME).await
+/// The signed-in username. A browser just signed in by its remember-me
+/// cookie has a new session without the name: it is looked up once. A
+/// session whose account was deleted is signed out.
+///
+/// Handlers take `Option<CurrentUser>` *before* `CsrfToken`: a remember-me
+/// sign-in gives a new session id, and with it a new CSRF secret, which the
+/// page's forms must then use.
+async fn current_user(state: &AppState, user: Option<&CurrentUser>) -> Result<Option<String>> {
+    let Some(user) = user else { return Ok(None) };
+    let session = user.session();
+    if let Some(name) = session.get::<String>(USERNAME).await? {
+        return Ok(Some(name));
+    }
+    let found = match user.id().parse::<i64>() {
+        Ok(id) => state.users.find(id).await?,
+        Err(_) => None,
+    };
+    let Some(found) = found else {
+        auth::logout(session).await?;
+        return Ok(None);
+    };
+    session.insert(USER_ID, found.id).await?;
+    session.insert(USERNAME, &found.username).await?;
+    Ok(Some(found.username))
 }
 
-/// Logs `user` in: a new session id (stops session fixation) holding the
-/// user. A session that belonged to another user is emptied first, so
-/// nothing of theirs carries over.
-async fn log_in(session: &Session, user: &User) -> Result<(), SessionError> {
+/// Logs `user` in with `palisade::auth::login`: a new session id (stops
+/// session fixation) and CSRF secret, fresh, bound to this browser, in the
+/// store's user index ("your devices"), and a remember-me token when asked.
+/// Another user's session is ended first (with their remember-me token),
+/// so nothing of theirs carries over.
+async fn log_in(session: &Session, user: &User, remember: bool) -> Result<(), AppError> {
     if session.get::<i64>(USER_ID).await?.is_some_and(|id| id != user.id) {
-        session.flush().await?;
+        auth::logout(session).await?;
     }
-    session.rotate_id().await?;
+    auth::login(session, &user.id.to_string(), LoginOptions::new().remember(remember)).await?;
     session.insert(USER_ID, user.id).await?;
     session.insert(USERNAME, &user.username).await?;
     Ok(())
@@ -139,27 +205,44 @@ fn utc(unix: i64) -> String {
         .unwrap_or_else(|| format!("{unix} (unix time)"))
 }
 
-async fn home(State(state): State<AppState>, session: Session) -> Result {
-    let user = current_user(&session).await?;
-    state.page(StatusCode::OK, "home.html", context! { user })
+async fn home(
+    State(state): State<AppState>,
+    signed_in: Option<CurrentUser>,
+    csrf: CsrfToken,
+    nonce: CspNonce,
+) -> Result {
+    let user = current_user(&state, signed_in.as_ref()).await?;
+    state.page(&csrf, &nonce, StatusCode::OK, "home.html", context! { user })
 }
 
-async fn register_page(State(state): State<AppState>, session: Session) -> Result {
-    let user = current_user(&session).await?;
-    state.form_page(StatusCode::OK, "register.html", user, FormView::default())
+async fn register_page(
+    State(state): State<AppState>,
+    signed_in: Option<CurrentUser>,
+    csrf: CsrfToken,
+    nonce: CspNonce,
+) -> Result {
+    let user = current_user(&state, signed_in.as_ref()).await?;
+    state.form_page(&csrf, &nonce, StatusCode::OK, "register.html", user, FormView::default())
 }
 
-async fn register(State(state): State<AppState>, session: Session, Form(form): Form<RegisterForm>) -> Result {
-    let user = current_user(&session).await?;
+async fn register(
+    State(state): State<AppState>,
+    session: Session,
+    signed_in: Option<CurrentUser>,
+    csrf: CsrfToken,
+    nonce: CspNonce,
+    Form(form): Form<RegisterForm>,
+) -> Result {
+    let user = current_user(&state, signed_in.as_ref()).await?;
     let status = StatusCode::UNPROCESSABLE_ENTITY;
     if let Err(errors) = form.validate() {
         let errors = field_messages(&errors, &FIELDS);
         let view = FormView { username: &form.username, errors: Some(errors), ..FormView::default() };
-        return state.form_page(status, "register.html", user, view);
+        return state.form_page(&csrf, &nonce, status, "register.html", user, view);
     }
     match state.users.register(&form.username, &form.password).await {
         Ok(new) => {
-            log_in(&session, &new).await?;
+            log_in(&session, &new, false).await?;
             tracing::info!(username = ?new.username, user_id = new.id, "registered and logged in");
             Ok(see_other("/account"))
         }
@@ -168,7 +251,7 @@ async fn register(State(state): State<AppState>, session: Session, Form(form): F
             let mut errors = no_errors();
             errors.insert("username".into(), vec!["Username taken: please choose another one.".into()]);
             let view = FormView { username: &form.username, errors: Some(errors), ..FormView::default() };
-            state.form_page(status, "register.html", user, view)
+            state.form_page(&csrf, &nonce, status, "register.html", user, view)
         }
         Err(err) => Err(err.into()),
     }
@@ -179,31 +262,40 @@ fn safe_next(next: Option<&str>) -> Option<&str> {
     next.filter(|n| !n.is_empty() && RedirectPolicy::same_origin().is_allowed(n))
 }
 
-async fn login_page(State(state): State<AppState>, session: Session, Query(query): Query<NextQuery>) -> Result {
-    let user = current_user(&session).await?;
+async fn login_page(
+    State(state): State<AppState>,
+    signed_in: Option<CurrentUser>,
+    csrf: CsrfToken,
+    nonce: CspNonce,
+    Query(query): Query<NextQuery>,
+) -> Result {
+    let user = current_user(&state, signed_in.as_ref()).await?;
     let next = safe_next(query.next.as_deref());
-    state.form_page(StatusCode::OK, "login.html", user, FormView { next, ..FormView::default() })
+    state.form_page(&csrf, &nonce, StatusCode::OK, "login.html", user, FormView { next, ..FormView::default() })
 }
 
 async fn login(
     State(state): State<AppState>,
     session: Session,
+    signed_in: Option<CurrentUser>,
+    csrf: CsrfToken,
+    nonce: CspNonce,
     Query(query): Query<NextQuery>,
     Form(form): Form<LoginForm>,
 ) -> Result {
-    let user = current_user(&session).await?;
+    let user = current_user(&state, signed_in.as_ref()).await?;
     // The form's hidden field wins over the query string; both are untrusted.
     let next = form.next.as_deref().filter(|n| !n.is_empty()).or(query.next.as_deref().filter(|n| !n.is_empty()));
     if let Err(errors) = form.validate() {
         let errors = field_messages(&errors, &FIELDS);
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         let view = FormView { username: &form.username, errors: Some(errors), form_error: None, next: safe_next(next) };
-        return state.form_page(status, "login.html", user, view);
+        return state.form_page(&csrf, &nonce, status, "login.html", user, view);
     }
     match state.users.verify(&form.username, &form.password).await? {
         Some(found) => {
-            log_in(&session, &found).await?;
-            tracing::info!(username = ?found.username, user_id = found.id, "login succeeded");
+            log_in(&session, &found, form.remember()).await?;
+            tracing::info!(username = ?found.username, user_id = found.id, remember = form.remember(), "login succeeded");
             Ok(see_other(RedirectPolicy::same_origin().next_or(next, "/account")))
         }
         None => {
@@ -214,14 +306,15 @@ async fn login(
                 form_error: Some(LOGIN_FAILED),
                 next: safe_next(next),
             };
-            state.form_page(StatusCode::UNAUTHORIZED, "login.html", user, view)
+            state.form_page(&csrf, &nonce, StatusCode::UNAUTHORIZED, "login.html", user, view)
         }
     }
 }
 
 async fn logout(session: Session) -> Result {
-    let user = current_user(&session).await?;
-    session.flush().await?;
+    let user: Option<String> = session.get(USERNAME).await?;
+    // Also revokes this browser's remember-me token and removes its cookie.
+    auth::logout(&session).await?;
     match user {
         Some(username) => tracing::info!(username = ?username, "logged out"),
         None => tracing::debug!("logout without a session"),
@@ -229,19 +322,17 @@ async fn logout(session: Session) -> Result {
     Ok(see_other("/"))
 }
 
-async fn account(State(state): State<AppState>, session: Session) -> Result {
+async fn account(State(state): State<AppState>, signed_in: CurrentUser, csrf: CsrfToken, nonce: CspNonce) -> Result {
     let to_login = || see_other("/login?next=/account");
-    let Some(user_id) = session.get::<i64>(USER_ID).await? else {
-        return Ok(to_login());
-    };
-    let Some(user) = state.users.find(user_id).await? else {
-        // The account was deleted while the session lived on.
-        session.flush().await?;
+    let session = signed_in.session();
+    let Some(user) = signed_in_user(&state, &signed_in).await? else {
         return Ok(to_login());
     };
     let meta = session.meta().await?;
+    let note: Option<String> = session.get(NOTE).await?;
     let ctx = context! {
         user => &user.username,
+        note,
         account => context! { id => user.id, username => &user.username, registered => utc(user.created_at) },
         session => context! {
             created => utc(meta.created_at),
@@ -249,17 +340,68 @@ async fn account(State(state): State<AppState>, session: Session) -> Result {
             expires => utc(meta.expires_at),
         },
     };
-    state.page(StatusCode::OK, "account.html", ctx)
+    state.page(&csrf, &nonce, StatusCode::OK, "account.html", ctx)
+}
+
+/// The CSRF demo: a page whose script changes the note with `fetch()`,
+/// sending the token from its `<meta name="csrf-token">` in `X-CSRF-Token`.
+async fn csrf_demo(
+    State(state): State<AppState>,
+    signed_in: Option<CurrentUser>,
+    csrf: CsrfToken,
+    nonce: CspNonce,
+) -> Result {
+    let Some(user) = current_user(&state, signed_in.as_ref()).await? else {
+        return Ok(see_other("/login?next=/csrf-demo"));
+    };
+    let session = signed_in.as_ref().map(CurrentUser::session).ok_or(AuthError::NotSignedIn)?;
+    let note: Option<String> = session.get(NOTE).await?;
+    state.page(&csrf, &nonce, StatusCode::OK, "csrf-demo.html", context! { user, note })
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    note: String,
+}
+
+/// A small state-changing route for the CSRF demo (and the attack the
+/// browser test tries): stores a note in the session. Only reached when the
+/// CSRF layer accepted the request.
+async fn save_note(State(state): State<AppState>, signed_in: Option<CurrentUser>, Form(form): Form<NoteForm>) -> Result {
+    let (Some(_), Some(signed_in)) = (current_user(&state, signed_in.as_ref()).await?, signed_in.as_ref()) else {
+        return Ok((StatusCode::UNAUTHORIZED, [(CACHE_CONTROL, "no-store")], "Log in first.\n").into_response());
+    };
+    let session = signed_in.session();
+    let note: String = form.note.trim().chars().filter(|c| !c.is_control()).take(NOTE_MAX_CHARS).collect();
+    session.insert(NOTE, &note).await?;
+    tracing::info!(chars = note.chars().count(), "note saved");
+    let text = format!("Saved: {note}");
+    Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8"), (CACHE_CONTROL, "no-store")], text).into_response())
+}
+
+async fn csrf_script() -> Response {
+    ([(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "public, max-age=3600")], CSRF_SCRIPT)
+        .into_response()
+}
+
+async fn demo_script() -> Response {
+    ([(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "public, max-age=3600")], DEMO_SCRIPT)
+        .into_response()
 }
 
 async fn stylesheet() -> Response {
     ([(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "public, max-age=3600")], STYLE).into_response()
 }
 
-async fn not_found(State(state): State<AppState>, session: Session) -> Result {
-    let user = current_user(&session).await?;
+async fn not_found(
+    State(state): State<AppState>,
+    signed_in: Option<CurrentUser>,
+    csrf: CsrfToken,
+    nonce: CspNonce,
+) -> Result {
+    let user = current_user(&state, signed_in.as_ref()).await?;
     let ctx = context! { user, heading => "Page not found", message => "There is no page at this address." };
-    state.page(StatusCode::NOT_FOUND, "error.html", ctx)
+    state.page(&csrf, &nonce, StatusCode::NOT_FOUND, "error.html", ctx)
 }
 
 #[cfg(test)]

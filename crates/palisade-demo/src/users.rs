@@ -115,6 +115,29 @@ impl Users {
         Ok(row.map(|(id, username, created_at)| User { id, username, created_at }))
     }
 
+    /// True when `password` is the current password of user `id` (false
+    /// for an unknown id, after the same amount of hashing work).
+    pub async fn check_password(&self, id: i64, password: &str) -> Result<bool, UsersError> {
+        let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM demo_users WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let password = Zeroizing::new(password.to_owned());
+        let matches = self.blocking(move || verify_password(&password, &hash)).await??;
+        Ok(known && matches)
+    }
+
+    /// Replaces the password of user `id` (a new Argon2id hash, new salt).
+    /// The caller validated `password` and checked the old one.
+    pub async fn change_password(&self, id: i64, password: &str) -> Result<(), UsersError> {
+        let password = Zeroizing::new(password.to_owned());
+        let hash = self.blocking(move || hash_password(&password)).await??;
+        sqlx::query("UPDATE demo_users SET password_hash = ?1 WHERE id = ?2").bind(&hash).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Runs CPU- and memory-heavy hashing off the async workers, bounded.
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, UsersError> {
         // The semaphore is never closed; should it be, hashing goes on unbounded.

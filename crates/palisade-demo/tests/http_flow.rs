@@ -5,11 +5,12 @@
 mod support;
 
 use palisade_demo::DemoConfig;
-use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, ORIGIN, SET_COOKIE};
+use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, ORIGIN, SET_COOKIE};
 use reqwest::StatusCode;
 use std::os::unix::fs::PermissionsExt;
 use support::http::{
-    assert_secure_session_cookie, attributes, cookie_value, location, session_set_cookie, Browserless, PASSWORD,
+    assert_secure_session_cookie, attributes, cookie_value, csrf_meta_value, location, session_set_cookie, Browserless,
+    COOKIE_NAME, PASSWORD,
 };
 use support::spawn_with;
 
@@ -213,29 +214,113 @@ async fn pages_carry_security_headers_and_cross_origin_posts_are_refused() {
     let t = Browserless::new().await;
     let res = t.get("/", None).await;
     let csp = res.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
-    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("script-src 'nonce-") && csp.contains("'strict-dynamic'"), "{csp}");
+    assert!(csp.contains("script-src") && !csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
 
     t.register("grace").await;
-    let res = t
-        .client
-        .post(t.app.url("/login"))
-        .header(ORIGIN, "https://evil.example")
-        .form(&[("username", "grace"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let (token, cookie) = t.form_token(None).await;
+    let cookie = cookie.expect("the login form started a session");
+    let creds = [("username", "grace"), ("password", PASSWORD), ("csrf_token", token.as_str())];
+    let post = |origin: &str| {
+        t.client
+            .post(t.app.url("/login"))
+            .header(ORIGIN, origin)
+            .header(COOKIE, format!("{COOKIE_NAME}={cookie}"))
+            .form(&creds)
+            .send()
+    };
+    // Even with a valid token (say, leaked), another origin is refused.
+    let res = post("https://evil.example").await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "login CSRF from another origin");
     assert!(session_set_cookie(&res).is_none());
-    let res = t
-        .client
-        .post(t.app.url("/login"))
-        .header(ORIGIN, &t.app.base)
-        .form(&[("username", "grace"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "same-origin form posts pass");
+    assert_eq!(res.text().await.unwrap(), "CSRF check failed: cross-origin request\n");
+    let res = post(&t.app.base).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "same-origin form posts with the token pass");
+}
+
+#[tokio::test]
+async fn posts_without_a_valid_token_are_refused_and_change_nothing() {
+    let t = Browserless::new().await;
+    let alice = t.register("alice").await;
+    let creds = [("username", "alice"), ("password", PASSWORD)];
+
+    // Login CSRF: an attacker's form cannot log the victim in (no token).
+    let res = t.post_without_token("/login", &creds, None).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(session_set_cookie(&res).is_none());
+    assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
+    assert_eq!(res.text().await.unwrap(), "CSRF check failed: missing token\n");
+
+    // A forged logout leaves the session alive.
+    let res = t.post_without_token("/logout", &[], Some(&alice)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(t.get("/account", Some(&alice)).await.status(), StatusCode::OK, "still logged in");
+
+    // A token from another visitor's session is worthless here.
+    let (mallorys, _) = t.form_token(None).await;
+    let res = t.post_without_token("/logout", &[("csrf_token", &mallorys)], Some(&alice)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.text().await.unwrap(), "CSRF check failed: bad token\n");
+    assert_eq!(t.get("/account", Some(&alice)).await.status(), StatusCode::OK, "still logged in");
+}
+
+#[tokio::test]
+async fn every_page_masks_the_token_afresh_and_a_pre_login_token_dies_at_login() {
+    let t = Browserless::new().await;
+    t.register("paul").await;
+    let (first, cookie) = t.form_token(None).await;
+    let cookie = cookie.unwrap();
+    let (second, same) = t.form_token(Some(&cookie)).await;
+    assert_ne!(first, second, "masked afresh on every page (BREACH)");
+    assert_eq!(same.as_deref(), Some(cookie.as_str()), "no new session for the second page");
+
+    let creds = [("username", "paul"), ("password", PASSWORD), ("csrf_token", first.as_str())];
+    let res = t.post_without_token("/login", &creds, Some(&cookie)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "either masking verifies");
+    let logged_in = cookie_value(&session_set_cookie(&res).unwrap());
+    // The secret rotated with the session id: the pre-login token is dead.
+    let res = t.post_without_token("/logout", &[("csrf_token", &second)], Some(&logged_in)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = t.post("/logout", &[], Some(&logged_in)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "a token rendered after login works");
+}
+
+#[tokio::test]
+async fn the_csrf_demo_changes_the_note_with_a_header_token_only() {
+    let t = Browserless::new().await;
+    let cookie = t.register("quinn").await;
+    let page = t.get("/csrf-demo", Some(&cookie)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let token = csrf_meta_value(&html).expect("meta csrf-token");
+    assert!(html.contains(r#"src="/static/csrf.js""#), "the page loads the script: {html}");
+
+    let note = |header: Option<&str>, text: &str| {
+        let mut req = t
+            .client
+            .post(t.app.url("/account/note"))
+            .header(COOKIE, format!("{COOKIE_NAME}={cookie}"))
+            .form(&[("note", text)]);
+        if let Some(token) = header {
+            req = req.header("x-csrf-token", token);
+        }
+        req.send()
+    };
+    let res = note(None, "forged").await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = note(Some(&token), "hello from fetch").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "Saved: hello from fetch");
+    let account = t.get("/account", Some(&cookie)).await.text().await.unwrap();
+    assert!(account.contains(r#"<strong id="account-note">hello from fetch</strong>"#), "{account}");
+
+    let script = t.get("/static/csrf.js", None).await;
+    assert_eq!(script.headers()[CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert!(script.text().await.unwrap().contains("X-CSRF-Token"));
+    // Anonymous visitors are sent to log in first.
+    assert_eq!(location(&t.get("/csrf-demo", None).await), "/login?next=/csrf-demo");
 }
 
 #[tokio::test]

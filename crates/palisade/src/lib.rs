@@ -8,8 +8,16 @@
 //! | [`cookie`] | signed or encrypted cookie values bound to name and age | tampering, reading, moving or replaying a cookie |
 //! | [`session`] | the session layer and `Session` extractor | fixation, theft from store dumps, lost logouts, cached cookies |
 //! | [`store`] | where server-side sessions live | lost updates and resurrected sessions |
+//! | [`csrf`] | origin checks, masked session tokens, signed double-submit cookies | cross-site request forgery, login CSRF |
+//! | [`headers`] | CSP with a fresh nonce per response, HSTS, framing, sniffing, referrer, COOP/CORP, Permissions-Policy; a violation-report endpoint | XSS, clickjacking, TLS stripping, MIME sniffing, referrer leaks, cross-origin leaks |
+//! | [`https`] | plain-HTTP requests redirected to HTTPS before any session is loaded | cookies and pages sent in clear; open redirects through a forged `Host` |
 //! | [`redirect`] | safe `next` redirects | open redirects |
-//! | [`client`] | the client's address and user agent as recorded with a session | trusting a spoofed `X-Forwarded-For` |
+//! | [`auth`] | login, logout, `CurrentUser`, fresh logins | session fixation, login CSRF follow-ups, account takeover from a borrowed or stolen session |
+//! | [`binding`] | a signed-in session only works from the client that signed in | a stolen session cookie replayed from elsewhere |
+//! | [`remember`] | remember-me tokens (split selector/validator, rotated on use) | stolen or replayed remember-me cookies; store dumps yielding cookies |
+//! | [`client`] | the client's address and scheme, believing forwarding headers only from trusted proxies | trusting a spoofed `X-Forwarded-For` or `X-Forwarded-Proto` |
+//! | [`sri`] | Subresource Integrity values and tags for static assets | a modified script or stylesheet running |
+//! | [`attachment`] | user uploads served as downloads with safe type and filename | stored XSS through uploaded HTML/SVG; header injection through filenames |
 //! | [`clock`] | the time source (injectable for tests) | — |
 //!
 //! ```no_run
@@ -31,11 +39,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod attachment;
+pub mod auth;
+pub mod binding;
 pub mod client;
 pub mod clock;
 pub mod cookie;
+pub mod csrf;
+pub mod headers;
+pub mod https;
 pub mod keys;
 mod random;
 pub mod redirect;
+pub mod remember;
 pub mod session;
+pub mod sri;
 pub mod store;

@@ -31,12 +31,35 @@ impl Browserless {
         req.send().await.expect("GET")
     }
 
+    /// Posts `form` as a browser would from one of the demo's pages: with
+    /// the CSRF token of a freshly loaded form, and the session cookie that
+    /// page left (the one given, or a new one if the page started a session).
     pub async fn post(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Response {
+        let (token, cookie) = self.form_token(cookie).await;
+        let mut fields = form.to_vec();
+        fields.push(("csrf_token", &token));
+        self.post_without_token(path, &fields, cookie.as_deref()).await
+    }
+
+    /// Posts `form` exactly as given: no CSRF token is added.
+    pub async fn post_without_token(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Response {
         let mut req = self.client.post(self.app.url(path)).form(form);
         if let Some(value) = cookie {
             req = req.header(COOKIE, format!("{COOKIE_NAME}={value}"));
         }
         req.send().await.expect("POST")
+    }
+
+    /// Loads the login form and returns its CSRF token, and the session
+    /// cookie to send it with: `cookie` itself, or the one the page set
+    /// (rendering a token stores its secret in a new session).
+    pub async fn form_token(&self, cookie: Option<&str>) -> (String, Option<String>) {
+        let res = self.get("/login", cookie).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET /login");
+        let set = session_set_cookie(&res).map(|c| cookie_value(&c));
+        let body = res.text().await.expect("login page");
+        let token = csrf_field_value(&body).expect("the login form carries a CSRF token");
+        (token, set.or_else(|| cookie.map(str::to_owned)))
     }
 
     /// Registers `username` and returns the session cookie's value.
@@ -45,6 +68,22 @@ impl Browserless {
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "register {username}");
         cookie_value(&session_set_cookie(&res).expect("register sets the session cookie"))
     }
+}
+
+/// The value of the first `<input type="hidden" name="csrf_token">` in `html`.
+pub fn csrf_field_value(html: &str) -> Option<String> {
+    let marker = r#"<input type="hidden" name="csrf_token" value=""#;
+    let start = html.find(marker)? + marker.len();
+    let len = html[start..].find('"')?;
+    Some(html[start..start + len].to_owned())
+}
+
+/// The content of `<meta name="csrf-token" content="…">` in `html`.
+pub fn csrf_meta_value(html: &str) -> Option<String> {
+    let marker = r#"<meta name="csrf-token" content=""#;
+    let start = html.find(marker)? + marker.len();
+    let len = html[start..].find('"')?;
+    Some(html[start..start + len].to_owned())
 }
 
 /// The `Set-Cookie` header for the session cookie, if any (exactly one).

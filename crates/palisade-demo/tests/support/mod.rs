@@ -1,6 +1,7 @@
 //! Starting the demo in-process for the integration tests.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod browser;
 pub mod http;
 
 use palisade::keys::KeyRing;
@@ -30,7 +31,22 @@ pub async fn spawn_app() -> TestApp {
 
 /// Serves `config` on `127.0.0.1:0` until the test's runtime ends.
 pub async fn spawn_with(config: DemoConfig) -> TestApp {
-    let app = build_app(&config).await.expect("build_app");
+    spawn_wrapped(config, |app| app).await
+}
+
+/// Like [`spawn_app`], with the app passed through `wrap` first (a test
+/// can add an outer layer that observes every request and response).
+pub async fn spawn_app_wrapped(wrap: impl FnOnce(axum::Router) -> axum::Router) -> TestApp {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let keys = KeyRing::from_base64(&KeyRing::generate_secret_base64()).expect("generated secret is valid");
+    let config = DemoConfig::new(temp.path().join("data")).with_keys(keys);
+    let mut app = spawn_wrapped(config, wrap).await;
+    app._temp = Some(temp);
+    app
+}
+
+async fn spawn_wrapped(config: DemoConfig, wrap: impl FnOnce(axum::Router) -> axum::Router) -> TestApp {
+    let app = wrap(build_app(&config).await.expect("build_app"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });

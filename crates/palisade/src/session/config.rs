@@ -79,6 +79,8 @@ pub enum SessionConfigError {
     AbsoluteShorterThanIdle,
     #[error("the store call timeout must be at least one millisecond")]
     ZeroStoreTimeout,
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthConfigError),
 }
 
 /// Builds a [`SessionLayer`]; every setting has a secure default and
@@ -94,6 +96,7 @@ pub struct SessionLayerBuilder {
     store_timeout: Duration,
     persistent_cookie: bool,
     development_mode: bool,
+    auth: crate::auth::AuthConfig,
 }
 
 impl std::fmt::Debug for SessionLayerBuilder {
@@ -131,6 +134,7 @@ impl SessionLayerBuilder {
             store_timeout: Duration::from_secs(2),
             persistent_cookie: false,
             development_mode: false,
+            auth: crate::auth::AuthConfig::default(),
         }
     }
 
@@ -203,6 +207,14 @@ impl SessionLayerBuilder {
         self
     }
 
+    /// Sign-in settings: login path, session binding, remember-me (default
+    /// [`AuthConfig::default`](crate::auth::AuthConfig): binding on,
+    /// remember-me off). Used by [`crate::auth`].
+    pub fn auth(mut self, auth: crate::auth::AuthConfig) -> Self {
+        self.auth = auth;
+        self
+    }
+
     /// Time source (default the system clock); tests pass a `ManualClock`.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -221,6 +233,12 @@ impl SessionLayerBuilder {
         if self.store_timeout.is_zero() {
             return Err(SessionConfigError::ZeroStoreTimeout);
         }
+        self.auth.validate(self.development_mode, matches!(self.backend, Backend::Store(_)))?;
+        let remember_codec = self
+            .auth
+            .remember
+            .as_ref()
+            .map(|remember| CookieCodec::signed(&self.keys, Purpose::RememberMe).max_age(remember.max_age));
         let codec = match (&self.backend, self.signed_only) {
             // The id cookie only needs integrity: the id is random and
             // meaningless without the store.
@@ -237,6 +255,8 @@ impl SessionLayerBuilder {
             clock: self.clock,
             store_timeout: self.store_timeout,
             persistent_cookie: self.persistent_cookie,
+            auth: self.auth,
+            remember_codec,
         }))
     }
 }

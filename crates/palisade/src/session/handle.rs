@@ -48,6 +48,13 @@ pub(crate) struct State {
     /// The client's address and user agent, recorded when a session is
     /// created or rotated.
     pub(crate) client: ClientSnapshot,
+    /// Values of every remember-me cookie, not yet verified (empty unless
+    /// remember-me is configured).
+    pub(crate) remember_candidates: Vec<String>,
+    /// The remember-me cookie the response must set or remove.
+    pub(crate) remember_cookie: Option<super::auth_hooks::PendingCookie>,
+    /// Session binding is not checked for this request (`SkipBindingLayer`).
+    pub(crate) binding_exempt: bool,
 }
 
 /// The session as this request sees it, plus what it changed.
@@ -127,8 +134,22 @@ fn check_key(key: &str) -> Result<(), SessionError> {
 }
 
 impl Session {
-    pub(crate) fn new(shared: Arc<Shared>, candidates: Vec<String>, client: ClientSnapshot) -> Self {
-        Self { state: Arc::new(Mutex::new(State { candidates, loaded: None, load_failed: false, client })), shared }
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        candidates: Vec<String>,
+        client: ClientSnapshot,
+        remember_candidates: Vec<String>,
+    ) -> Self {
+        let state = State {
+            candidates,
+            loaded: None,
+            load_failed: false,
+            client,
+            remember_candidates,
+            remember_cookie: None,
+            binding_exempt: false,
+        };
+        Self { state: Arc::new(Mutex::new(state)), shared }
     }
 
     /// Reads `key` as a `T`.
@@ -217,8 +238,12 @@ impl Session {
     /// seen before it must not carry over (session fixation). The store's
     /// user index then finds the session for "your devices" and for
     /// [`revoke_other_sessions`](Self::revoke_other_sessions).
+    ///
+    /// User ids are 1–256 bytes without control characters: the user index
+    /// files other things (remember-me tokens) under names that contain
+    /// them, so no user id can ever collide with those.
     pub async fn set_user_id(&self, user_id: &str) -> Result<(), SessionError> {
-        if user_id.is_empty() || user_id.len() > MAX_USER_ID_LEN {
+        if user_id.is_empty() || user_id.len() > MAX_USER_ID_LEN || user_id.chars().any(char::is_control) {
             return Err(SessionError::InvalidUserId);
         }
         self.rotate_id().await?;
@@ -262,6 +287,22 @@ impl Session {
         Ok(revoked)
     }
 
+    /// Deletes one other session of this session's user, named by its store
+    /// key (as listed by [`sessions_of_user`](Self::sessions_of_user)).
+    /// Returns `false` and deletes nothing when the key is not one of the
+    /// user's sessions, or is this session (use [`flush`](Self::flush)):
+    /// a user can end their own devices only, never guess at others'.
+    pub async fn revoke_session(&self, key: &crate::store::StoreKey) -> Result<bool, SessionError> {
+        let sessions = self.sessions_of_user().await?;
+        if !sessions.iter().any(|s| s.key == *key && !s.current) {
+            return Ok(false);
+        }
+        let Backend::Store(store) = &self.shared.backend else { return Err(SessionError::NotServerSide) };
+        self.shared.timed(store.delete(key)).await?;
+        tracing::info!(session = ?key, "revoked one of the user's sessions");
+        Ok(true)
+    }
+
     /// The store, the user and the current record's key (None while the
     /// session has not been saved yet).
     async fn user_and_key(
@@ -293,10 +334,14 @@ impl Session {
         .await
     }
 
-    async fn with_loaded<R>(&self, f: impl FnOnce(&mut Loaded) -> Result<R, SessionError>) -> Result<R, SessionError> {
+    pub(crate) async fn with_loaded<R>(
+        &self,
+        f: impl FnOnce(&mut Loaded) -> Result<R, SessionError>,
+    ) -> Result<R, SessionError> {
         let mut state = self.state.lock().await;
         if state.loaded.is_none() {
-            match self.load(&state.candidates).await {
+            let check = (!state.binding_exempt).then_some(&state.client);
+            match self.load(&state.candidates, check).await {
                 Ok(loaded) => state.loaded = Some(loaded),
                 Err(err) => {
                     state.load_failed = true;
@@ -313,11 +358,13 @@ impl Session {
 
     /// Finds the first cookie value that verifies and the session it names.
     /// Anything invalid (tampered, expired, unknown id) means a new, empty
-    /// session — never an error page, never an adopted id.
-    async fn load(&self, candidates: &[String]) -> Result<Loaded, StoreError> {
+    /// session — never an error page, never an adopted id. A signed-in
+    /// session is checked against `client` (session binding, unless exempt).
+    async fn load(&self, candidates: &[String], client: Option<&ClientSnapshot>) -> Result<Loaded, StoreError> {
         let shared = &self.shared;
         let now = shared.clock.now();
         let had_cookie = !candidates.is_empty();
+        let mut refused = false;
         for value in candidates {
             let decoded = match shared.codec.decode(&shared.attributes.name, value, now) {
                 Ok(decoded) => decoded,
@@ -356,8 +403,33 @@ impl Session {
             loaded.user_id = user_id;
             loaded.reissue = decoded.needs_reissue;
             loaded.existing = true;
+            if let Some(client) = client {
+                if !self.check_binding(&mut loaded, client).await? {
+                    refused = true;
+                    continue;
+                }
+            }
             return Ok(loaded);
         }
-        Ok(Loaded::fresh(now, had_cookie))
+        let mut loaded = Loaded::fresh(now, had_cookie);
+        // A session destroyed by binding: its cookie is removed too.
+        loaded.flushed = refused;
+        Ok(loaded)
+    }
+
+    /// What a CSRF double-submit cookie is bound to: a hash of the current
+    /// session id (domain-separated, so it is neither the id nor its store
+    /// key), or `None` for a session without a stored record (new, flushed,
+    /// or a cookie session). A value minted for one session id is worthless
+    /// under another, so an attacker cannot plant their own in a victim's
+    /// browser.
+    pub(crate) async fn csrf_binding(&self) -> Result<Option<[u8; 32]>, SessionError> {
+        use sha2::{Digest, Sha256};
+        self.with_loaded(|l| {
+            Ok(l.id.as_ref().filter(|_| !l.flushed).map(|id| {
+                Sha256::new().chain_update(b"palisade/v1/csrf-binding").chain_update(id.as_bytes()).finalize().into()
+            }))
+        })
+        .await
     }
 }

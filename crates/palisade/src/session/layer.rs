@@ -1,3 +1,4 @@
+use super::auth_hooks::PendingCookie;
 use super::config::Expiry;
 use super::error::SessionError;
 use super::handle::{CookiePayload, Loaded, Session};
@@ -33,6 +34,10 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) store_timeout: Duration,
     pub(crate) persistent_cookie: bool,
+    /// Sign-in settings: binding policy, remember-me, login path.
+    pub(crate) auth: crate::auth::AuthConfig,
+    /// Signs remember-me cookies (when remember-me is on).
+    pub(crate) remember_codec: Option<CookieCodec>,
 }
 
 impl Shared {
@@ -109,7 +114,13 @@ where
         // signed ids must not turn into many store reads.
         let candidates: Vec<String> =
             self.shared.attributes.find_in(req.headers()).take(MAX_COOKIE_CANDIDATES).map(str::to_owned).collect();
-        let session = Session::new(self.shared.clone(), candidates, ClientSnapshot::of(&req));
+        let remember: Vec<String> = match &self.shared.auth.remember {
+            Some(config) => {
+                config.attributes.find_in(req.headers()).take(MAX_COOKIE_CANDIDATES).map(str::to_owned).collect()
+            }
+            None => Vec::new(),
+        };
+        let session = Session::new(self.shared.clone(), candidates, ClientSnapshot::of(&req), remember);
         req.extensions_mut().insert(session.clone());
         // The clone that was made ready is the one we call (tower's rule).
         let clone = self.inner.clone();
@@ -165,13 +176,23 @@ async fn finish<B>(session: &Session, response: &mut Response<B>) -> Result<(), 
         Backend::Store(store) => save_to_store(shared, store.as_ref(), loaded, client, now).await?,
         Backend::Cookie => save_to_cookie(shared, loaded, now)?,
     };
-    let header = match action {
-        CookieAction::Keep => return Ok(()),
-        CookieAction::Set(value) => value,
-        CookieAction::Remove => shared.attributes.removal(),
+    let session_header = match action {
+        CookieAction::Keep => None,
+        CookieAction::Set(value) => Some(value),
+        CookieAction::Remove => Some(shared.attributes.removal()),
     };
+    let remember_header = match (state.remember_cookie.take(), &shared.auth.remember) {
+        (Some(PendingCookie::Set(value)), Some(_)) => Some(value),
+        (Some(PendingCookie::Remove), Some(config)) => Some(config.attributes.removal()),
+        _ => None,
+    };
+    if session_header.is_none() && remember_header.is_none() {
+        return Ok(());
+    }
     let headers = response.headers_mut();
-    headers.append(SET_COOKIE, header);
+    for header in session_header.into_iter().chain(remember_header) {
+        headers.append(SET_COOKIE, header);
+    }
     forbid_shared_caching(headers);
     Ok(())
 }

@@ -42,6 +42,7 @@
 //! # }
 //! ```
 
+mod auth_hooks;
 mod config;
 mod error;
 #[cfg(feature = "axum")]
@@ -50,6 +51,7 @@ mod handle;
 mod id;
 mod layer;
 
+pub(crate) use auth_hooks::PendingCookie;
 pub use config::{Expiry, SessionConfigError, SessionLayerBuilder, DEFAULT_COOKIE_NAME};
 pub use error::SessionError;
 pub use handle::{Session, SessionMeta, ID_BOUND_PREFIX};

@@ -23,6 +23,12 @@ mod key;
 pub mod memory;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sweeper;
 
 use async_trait::async_trait;
 
@@ -30,6 +36,10 @@ pub use counting::{CallCounts, CountingStore};
 pub use error::StoreError;
 pub use key::StoreKey;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "redis")]
+pub use self::redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 

@@ -22,7 +22,7 @@ use sqlx::migrate::MigrateError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::Row;
 use std::str::FromStr;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a statement waits for another connection's write lock before
@@ -38,9 +38,6 @@ const MAX_CONNECTIONS: u32 = 8;
 /// paths, so larger changes nest several calls (still one statement).
 const SET_PAIRS_PER_CALL: usize = 60;
 const REMOVE_PATHS_PER_CALL: usize = 120;
-
-/// Shortest interval [`SqliteStore::spawn_sweeper`] accepts.
-const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Sessions in a SQLite database (a file, or memory for tests).
 ///
@@ -110,24 +107,8 @@ impl SqliteStore {
     ///
     /// When called outside a Tokio runtime (as `tokio::spawn` does).
     pub fn spawn_sweeper(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        let every = every.max(MIN_SWEEP_INTERVAL);
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                let Some(inner) = weak.upgrade() else { break };
-                if inner.pool.is_closed() {
-                    break;
-                }
-                let store = SqliteStore { inner };
-                match store.sweep(crate::clock::unix_now()).await {
-                    Ok(0) => {}
-                    Ok(removed) => tracing::debug!(removed, "sqlite session store: swept expired sessions"),
-                    Err(error) => tracing::warn!(%error, "sqlite session store: sweep failed"),
-                }
-            }
+        super::sweeper::spawn(Arc::downgrade(&self.inner), every, "sqlite", |inner: Arc<Inner>| {
+            (!inner.pool.is_closed()).then(|| SqliteStore { inner })
         })
     }
 }

@@ -1,0 +1,54 @@
+//! Peer: tower-sessions with its defaults (cookie `id`, Secure, HttpOnly,
+//! SameSite=Strict, no idle timeout, records kept two weeks).
+
+use super::{BoxError, StatsFn, COUNTER};
+use crate::counting::CountingSessionStore;
+use crate::options::Options;
+use axum::{http::StatusCode, routing::get, Router};
+use tower_sessions::{MemoryStore, Session, SessionManagerLayer, SessionStore};
+use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
+use tower_sessions_redis_store::RedisStore;
+
+type Answer = Result<String, StatusCode>;
+
+fn failed(_: tower_sessions::session::Error) -> StatusCode {
+    StatusCode::INTERNAL_SERVER_ERROR
+}
+
+async fn counter(session: Session) -> Answer {
+    let n: u64 = session.get(COUNTER).await.map_err(failed)?.unwrap_or(0);
+    session.insert(COUNTER, n + 1).await.map_err(failed)?;
+    Ok((n + 1).to_string())
+}
+
+async fn read(session: Session) -> Answer {
+    let n: u64 = session.get(COUNTER).await.map_err(failed)?.unwrap_or(0);
+    Ok(n.to_string())
+}
+
+async fn login(session: Session) -> Answer {
+    session.insert(COUNTER, 0u64).await.map_err(failed)?;
+    Ok(0u64.to_string())
+}
+
+fn with_store<S: SessionStore + Clone>(store: S) -> (Router, Option<StatsFn>) {
+    let counting = CountingSessionStore::new(store);
+    let stats = counting.stats_fn();
+    let router = Router::new()
+        .route("/counter", get(counter))
+        .route("/read", get(read))
+        .route("/none", get(|| async { "ok" }))
+        .route("/login", get(login))
+        .layer(SessionManagerLayer::new(counting));
+    (router, Some(stats))
+}
+
+pub fn memory() -> (Router, Option<StatsFn>) {
+    with_store(MemoryStore::default())
+}
+
+pub async fn redis(options: &Options) -> Result<(Router, Option<StatsFn>), BoxError> {
+    let pool = Pool::new(Config::from_url(&options.redis_url)?, None, None, None, options.redis_pool)?;
+    pool.init().await?;
+    Ok(with_store(RedisStore::new(pool)))
+}

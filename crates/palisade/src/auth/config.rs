@@ -1,0 +1,115 @@
+use crate::binding::{Binding, BindingConfigError};
+use crate::remember::RememberMe;
+use std::time::Duration;
+
+/// Sign-in settings, given to the session layer with
+/// [`SessionLayerBuilder::auth`](crate::session::SessionLayerBuilder::auth).
+///
+/// They live in the session layer, not in a layer of their own, because the
+/// binding check runs when the session is first loaded — possibly by a layer
+/// (CSRF) that runs before any other — and the remember-me cookie is written
+/// by the session layer with the session cookie. One place, no layer order
+/// to get wrong.
+///
+/// | setting | default | why |
+/// |---|---|---|
+/// | login path | `/login` | where [`CurrentUser`](super::CurrentUser) sends anonymous browsers |
+/// | API requests | `Accept: application/json` (and any [`api_prefix`](Self::api_prefix)) | an API client wants `401`, not a login page |
+/// | binding | [`Binding::default`] | see [`crate::binding`] |
+/// | remember-me | off | a 30-day credential is the app's decision; see [`RememberMe`] |
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AuthConfig {
+    pub(crate) login_path: String,
+    pub(crate) api_prefixes: Vec<String>,
+    pub(crate) binding: Binding,
+    pub(crate) remember: Option<RememberMe>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { login_path: "/login".into(), api_prefixes: Vec::new(), binding: Binding::default(), remember: None }
+    }
+}
+
+/// Sign-in settings that cannot work.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthConfigError {
+    #[error("login path {0:?} must be a path on this site starting with a single `/` (e.g. /login)")]
+    LoginPath(String),
+    #[error(transparent)]
+    Binding(#[from] BindingConfigError),
+    #[error("remember-me needs server-side sessions (SessionLayer::server_side): its tokens live in the store")]
+    RememberMeNeedsStore,
+    #[error("remember-me lifetime must be at least one hour and at most 400 days (browsers cap Max-Age there)")]
+    RememberMeLifetime,
+    #[error("remember-me grace period must be at most 5 minutes: longer lets a replayed stale cookie in unnoticed")]
+    RememberMeGrace,
+}
+
+impl AuthConfig {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Where anonymous browsers are sent, with `?next=` (default `/login`).
+    pub fn login_path(mut self, path: impl Into<String>) -> Self {
+        self.login_path = path.into();
+        self
+    }
+
+    /// Requests under this path prefix are API requests: `401` instead of a
+    /// redirect. Requests that accept `application/json` but not
+    /// `text/html` are API requests too.
+    pub fn api_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.api_prefixes.push(prefix.into());
+        self
+    }
+
+    /// The session binding policy (default [`Binding::default`]).
+    pub fn binding(mut self, binding: Binding) -> Self {
+        self.binding = binding;
+        self
+    }
+
+    /// Turns remember-me on (default off).
+    pub fn remember_me(mut self, remember: RememberMe) -> Self {
+        self.remember = Some(remember);
+        self
+    }
+
+    pub(crate) fn validate(
+        &self,
+        development_mode: bool,
+        server_side: bool,
+    ) -> Result<(), crate::session::SessionConfigError> {
+        let path = &self.login_path;
+        let ok = path.starts_with('/')
+            && !path.starts_with("//")
+            && !path.starts_with("/\\")
+            && crate::redirect::RedirectPolicy::same_origin().is_allowed(path);
+        if !ok {
+            return Err(AuthConfigError::LoginPath(path.clone()).into());
+        }
+        self.binding.validate().map_err(AuthConfigError::from)?;
+        if let Some(remember) = &self.remember {
+            if !server_side {
+                return Err(AuthConfigError::RememberMeNeedsStore.into());
+            }
+            remember.attributes.validate(development_mode)?;
+            if remember.max_age < Duration::from_secs(3600) || remember.max_age > Duration::from_secs(400 * 86_400) {
+                return Err(AuthConfigError::RememberMeLifetime.into());
+            }
+            if remember.grace > Duration::from_secs(300) {
+                return Err(AuthConfigError::RememberMeGrace.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// True when `path` is under one of the API prefixes.
+    pub(crate) fn is_api_path(&self, path: &str) -> bool {
+        self.api_prefixes.iter().any(|p| path.starts_with(p.as_str()))
+    }
+}

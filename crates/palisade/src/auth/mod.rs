@@ -1,0 +1,345 @@
+//! Signing in and out: [`login`], [`logout`], the [`CurrentUser`] extractor,
+//! fresh logins, session binding and remember-me in one place.
+//!
+//! ```no_run
+//! use axum::{routing::{get, post}, Router};
+//! use palisade::auth::{self, AuthConfig, AuthError, CurrentUser, LoginOptions};
+//! use palisade::{keys::KeyRing, remember::RememberMe, session::{Session, SessionLayer}, store::MemoryStore};
+//! use std::time::Duration;
+//!
+//! async fn login(session: Session) -> Result<&'static str, AuthError> {
+//!     // ... check the password first ...
+//!     auth::login(&session, "42", LoginOptions::new().remember(true)).await?;
+//!     Ok("welcome")
+//! }
+//!
+//! async fn account(user: CurrentUser) -> String {
+//!     format!("hello {}", user.id()) // anonymous browsers were sent to /login?next=/account
+//! }
+//!
+//! async fn delete_account(user: CurrentUser) -> Result<&'static str, auth::AuthRejection> {
+//!     user.require_fresh(Duration::from_secs(600))?; // password entered in the last 10 minutes
+//!     Ok("deleted")
+//! }
+//!
+//! async fn logout(session: Session) -> Result<&'static str, AuthError> {
+//!     auth::logout(&session).await?;
+//!     Ok("bye")
+//! }
+//!
+//! # fn app() -> Result<Router, Box<dyn std::error::Error>> {
+//! let sessions = SessionLayer::server_side(MemoryStore::new(), KeyRing::from_env()?)
+//!     .auth(AuthConfig::new().login_path("/login").remember_me(RememberMe::new()))
+//!     .build()?;
+//! Ok(Router::new()
+//!     .route("/login", post(login))
+//!     .route("/account", get(account))
+//!     .route("/account/delete", post(delete_account))
+//!     .route("/logout", post(logout))
+//!     .layer(sessions))
+//! # }
+//! ```
+//!
+//! What [`login`] does, and the attack each step stops:
+//! - a new session id ([`Session::set_user_id`]): **session fixation**;
+//! - a new CSRF secret (dropped with the old id): a token an attacker
+//!   learned before login is worthless after it (**login CSRF** follow-ups);
+//! - the absolute timeout restarts: the 8-hour limit counts from the
+//!   password entry;
+//! - the login time and the **fresh** time (last password entry) are kept,
+//!   so sensitive actions can demand a recent password
+//!   ([`CurrentUser::require_fresh`]): a borrowed unlocked laptop or a
+//!   stolen session cannot change the password or e-mail;
+//! - the client's fingerprint is recorded ([`crate::binding`]): a **stolen
+//!   session cookie** replayed from elsewhere is refused;
+//! - optionally a remember-me token ([`crate::remember`]).
+
+mod config;
+#[cfg(feature = "axum")]
+mod extract;
+
+pub use config::{AuthConfig, AuthConfigError};
+#[cfg(feature = "axum")]
+pub use extract::{AuthRejection, CurrentUser};
+
+use crate::binding::Fingerprint;
+use crate::remember;
+use crate::session::{Session, SessionError};
+use crate::store::{StoreError, StoreKey, UnixTime};
+
+/// Session keys the auth module owns. They do not start with
+/// [`ID_BOUND_PREFIX`](crate::session::ID_BOUND_PREFIX): they survive an id
+/// rotation, and `login` rewrites them anyway.
+pub(crate) mod reserved {
+    /// When the user signed in (password or remember-me).
+    pub(crate) const LOGIN_AT: &str = "palisade.auth.login_at";
+    /// When the user last entered their password; absent after a
+    /// remember-me sign-in and after a basic binding mismatch.
+    pub(crate) const FRESH_AT: &str = "palisade.auth.fresh_at";
+    /// The client's [`Fingerprint`](crate::binding::Fingerprint).
+    pub(crate) const BOUND_TO: &str = "palisade.auth.bound_to";
+    /// Hex store key of the remember-me token this session belongs to.
+    pub(crate) const REMEMBER: &str = "palisade.auth.remember";
+}
+
+/// Why a sign-in operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The session failed (store down: `503`, fail closed).
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// `LoginOptions::remember(true)` without
+    /// [`AuthConfig::remember_me`] configured.
+    #[error("remember-me was asked for but is not configured: add AuthConfig::remember_me")]
+    RememberMeDisabled,
+    /// The operation needs a signed-in session.
+    #[error("no user is signed in on this session")]
+    NotSignedIn,
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        Self::Session(err.into())
+    }
+}
+
+impl AuthError {
+    /// The HTTP status this error maps to (`503` when the store failed).
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Self::Session(err) => err.status(),
+            Self::NotSignedIn => http::StatusCode::UNAUTHORIZED,
+            Self::RememberMeDisabled => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for AuthError {
+    fn into_response(self) -> axum::response::Response {
+        match self {
+            Self::Session(err) => err.into_response(),
+            other => {
+                if other.status().is_server_error() {
+                    tracing::error!(error = %other, "sign-in failed");
+                }
+                let mut res = (other.status(), "Sign-in error.").into_response();
+                res.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+                res
+            }
+        }
+    }
+}
+
+/// How to sign in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct LoginOptions {
+    remember: bool,
+}
+
+impl LoginOptions {
+    /// A plain sign-in: fresh, no remember-me token.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also issue a remember-me token (the "remember me" checkbox). Needs
+    /// [`AuthConfig::remember_me`].
+    pub fn remember(mut self, yes: bool) -> Self {
+        self.remember = yes;
+        self
+    }
+}
+
+/// Signs `user_id` in on `session` after their password was checked.
+///
+/// User ids are 1–256 bytes without control characters. See the
+/// [module docs](self) for each step and the attack it stops. Without
+/// `remember`, any remember-me cookie the browser still carries (an
+/// earlier user's) is revoked and removed, so logging out cannot bring
+/// that user back.
+pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> Result<(), AuthError> {
+    if options.remember && session.auth_config().remember.is_none() {
+        return Err(AuthError::RememberMeDisabled);
+    }
+    // The token of whoever used this browser before, and this session's own.
+    remember::forget_presented(session).await?;
+    forget_own_token(session).await?;
+    session.set_user_id(user_id).await?;
+    let now = session.now();
+    session.insert(reserved::LOGIN_AT, now).await?;
+    start_fresh(session, now).await?;
+    if options.remember {
+        let token = remember::issue(session, user_id).await?;
+        session.insert(reserved::REMEMBER, token.to_hex()).await?;
+    }
+    Ok(())
+}
+
+/// Signs out: revokes this browser's remember-me token, deletes the
+/// session (a copy of the cookie is dead) and removes both cookies.
+pub async fn logout(session: &Session) -> Result<(), AuthError> {
+    forget_own_token(session).await?;
+    remember::forget_presented(session).await?;
+    session.flush().await?;
+    Ok(())
+}
+
+/// Marks the session fresh after the user entered their password again
+/// (Flask-Login's `confirm_login`), and binds it to the current client:
+/// the password proves the new network or browser is the user's own.
+pub async fn mark_fresh(session: &Session) -> Result<(), AuthError> {
+    if session.user_id().await?.is_none() {
+        return Err(AuthError::NotSignedIn);
+    }
+    start_fresh(session, session.now()).await
+}
+
+/// What a revocation removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Revoked {
+    pub sessions: u64,
+    pub remember_tokens: u64,
+}
+
+/// "Log out my other devices": deletes every other session of the user and
+/// every remember-me token except the one this browser holds (otherwise
+/// the other devices would sign straight back in with theirs).
+pub async fn log_out_other_devices(session: &Session) -> Result<Revoked, AuthError> {
+    let user = session.user_id().await?.ok_or(AuthError::NotSignedIn)?;
+    let own = own_token(session).await?;
+    let sessions = session.revoke_other_sessions().await?;
+    let remember_tokens = remember::revoke_all(session, &user, own.as_ref()).await?;
+    tracing::info!(sessions, remember_tokens, "logged out the user's other devices");
+    Ok(Revoked { sessions, remember_tokens })
+}
+
+/// Call after the user changed their password (the new hash is saved).
+///
+/// Revokes every other session and **every** remember-me token, this
+/// browser's included, then gives this session a new id and, if it had a
+/// token, a new token. Whoever holds a copy of any old cookie — the reason
+/// people change passwords — is out. The session becomes fresh and is bound
+/// to the current client.
+pub async fn password_changed(session: &Session) -> Result<Revoked, AuthError> {
+    let user = session.user_id().await?.ok_or(AuthError::NotSignedIn)?;
+    let had_token = own_token(session).await?.is_some();
+    let sessions = session.revoke_other_sessions().await?;
+    let remember_tokens = remember::revoke_all(session, &user, None).await?;
+    session.remove::<String>(reserved::REMEMBER).await?;
+    session.rotate_id().await?;
+    start_fresh(session, session.now()).await?;
+    if had_token && session.auth_config().remember.is_some() {
+        let token = remember::issue(session, &user).await?;
+        session.insert(reserved::REMEMBER, token.to_hex()).await?;
+    }
+    tracing::info!(sessions, remember_tokens, "password changed: other sessions and remember-me tokens revoked");
+    Ok(Revoked { sessions, remember_tokens })
+}
+
+/// Revokes one of the signed-in user's other sessions or remember-me tokens,
+/// named by the hex of its store key (as listed by
+/// [`Session::sessions_of_user`] and [`remember::tokens`]). A session's own
+/// remember-me token goes with it, so the device cannot sign back in.
+///
+/// Returns `false` (and revokes nothing) when the key is not one of the
+/// user's, or is this very session (use [`logout`] for that): a user can
+/// only end their own devices.
+pub async fn revoke(session: &Session, key_hex: &str) -> Result<bool, AuthError> {
+    let Some(key) = key_from_hex(key_hex) else { return Ok(false) };
+    if session.user_id().await?.is_none() {
+        return Err(AuthError::NotSignedIn);
+    }
+    let store = session.store()?;
+    let sessions = session.sessions_of_user().await?;
+    if let Some(info) = sessions.iter().find(|s| s.key == key) {
+        if info.current {
+            return Ok(false);
+        }
+        let record = session.timed(store.load(&key, session.now())).await?;
+        let token = record.as_ref().and_then(|r| r.data.get(reserved::REMEMBER)).and_then(|v| v.as_str());
+        if let Some(token) = token.and_then(key_from_hex) {
+            session.timed(store.delete(&token)).await?;
+        }
+        session.timed(store.delete(&key)).await?;
+        tracing::info!(session = ?key, "revoked one of the user's sessions");
+        return Ok(true);
+    }
+    let tokens = remember::tokens(session).await?;
+    if tokens.iter().any(|t| t.key == key && !t.current) {
+        session.timed(store.delete(&key)).await?;
+        tracing::info!(token = ?key, "revoked one of the user's remember-me tokens");
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Sets the fresh time and binds the session to the current client.
+async fn start_fresh(session: &Session, now: UnixTime) -> Result<(), AuthError> {
+    session.insert(reserved::FRESH_AT, now).await?;
+    bind(session).await
+}
+
+async fn bind(session: &Session) -> Result<(), AuthError> {
+    let fingerprint = Fingerprint::of(&session.client().await, &session.auth_config().binding);
+    session.insert(reserved::BOUND_TO, fingerprint).await?;
+    Ok(())
+}
+
+/// The store key of this session's remember-me token, if any.
+async fn own_token(session: &Session) -> Result<Option<StoreKey>, AuthError> {
+    Ok(session.get::<String>(reserved::REMEMBER).await?.as_deref().and_then(key_from_hex))
+}
+
+async fn forget_own_token(session: &Session) -> Result<(), AuthError> {
+    if let Some(token) = own_token(session).await? {
+        if let Ok(store) = session.store() {
+            session.timed(store.delete(&token)).await?;
+        }
+        session.remove::<String>(reserved::REMEMBER).await?;
+    }
+    Ok(())
+}
+
+/// Signs in the user a remember-me cookie named: a new session, not fresh.
+pub(crate) async fn sign_in_remembered(session: &Session) -> Result<Option<String>, AuthError> {
+    let remember::Used::SignIn { user, token } = remember::use_cookie(session).await? else { return Ok(None) };
+    session.set_user_id(&user).await?;
+    session.insert(reserved::LOGIN_AT, session.now()).await?;
+    session.remove::<UnixTime>(reserved::FRESH_AT).await?;
+    bind(session).await?;
+    session.insert(reserved::REMEMBER, token.to_hex()).await?;
+    Ok(Some(user))
+}
+
+/// Parses the 64 lower- or upper-case hex digits of a store key.
+pub(crate) fn key_from_hex(hex: &str) -> Option<StoreKey> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        let high = char::from(pair[0]).to_digit(16)?;
+        let low = char::from(pair[1]).to_digit(16)?;
+        key[i] = u8::try_from(high * 16 + low).ok()?;
+    }
+    Some(StoreKey::from_bytes(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_keys_round_trip_through_hex() {
+        let key = StoreKey::from_session_id(b"x");
+        assert_eq!(key_from_hex(&key.to_hex()), Some(key));
+        assert_eq!(key_from_hex(&key.to_hex().to_uppercase()), Some(key));
+        assert_eq!(key_from_hex("00"), None);
+        assert_eq!(key_from_hex(&"zz".repeat(32)), None);
+        assert_eq!(key_from_hex(&"é".repeat(32)), None);
+    }
+}

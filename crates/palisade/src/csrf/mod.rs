@@ -1,0 +1,125 @@
+//! CSRF protection: origin checks, masked synchronizer tokens and signed
+//! double-submit cookies, in one layer.
+//!
+//! ```
+//! use axum::{response::Html, routing::get, Router};
+//! use palisade::csrf::{CsrfLayer, CsrfToken};
+//! use palisade::{keys::KeyRing, session::SessionLayer, store::MemoryStore};
+//!
+//! async fn form(token: CsrfToken) -> Html<String> {
+//!     Html(format!(r#"<form method="post">{}<button>Send</button></form>"#, token.hidden_field()))
+//! }
+//!
+//! async fn submit() -> &'static str {
+//!     "only reached when the origin and the token check out"
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let csrf = CsrfLayer::builder().exempt("/webhook").build()?;
+//! let sessions = SessionLayer::server_side(MemoryStore::new(), KeyRing::generate()).build()?;
+//! let app: Router = Router::new()
+//!     .route("/", get(form).post(submit))
+//!     .layer(csrf) // inside: the session is already attached when it runs
+//!     .layer(sessions);
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! What the layer does with every request:
+//!
+//! 1. **Safe methods** (GET, HEAD, OPTIONS, TRACE) pass untouched: they
+//!    must not change state, so forging one gains nothing.
+//! 2. **Exempt paths**, named one by one with
+//!    [`exempt`](CsrfLayerBuilder::exempt), pass untouched.
+//! 3. **Origin check** (stateless, first): `Sec-Fetch-Site: same-origin` or
+//!    `none` passes, `same-site` / `cross-site` is refused; without it, an
+//!    `Origin` must equal the app's own origin (scheme, host and port);
+//!    without either, on HTTPS, a `Referer` that is present must be an HTTPS
+//!    page of this origin. [Trusted origins](CsrfLayerBuilder::trusted_origin)
+//!    match exactly. With no such header at all, the token decides.
+//! 4. **Token check**: the `X-CSRF-Token` or `X-CSRFToken` header, or the
+//!    `csrf_token` field of a urlencoded or multipart form (buffered up to
+//!    [a limit](CsrfLayerBuilder::max_body_bytes), then passed on unchanged),
+//!    must verify in constant time against the session's secret (or the
+//!    [signed double-submit cookie](CsrfLayer::double_submit)).
+//!
+//! A refusal is a `403` with a one-line reason (`missing token`, `bad
+//! token`, `cross-origin request`), `Cache-Control: no-store`, and a
+//! `tracing` warning with the reason, method and path, never the token.
+//! Checked responses carry `Vary: Origin, Sec-Fetch-Site`.
+//!
+//! Handlers and templates get tokens from [`CsrfToken`]. The session secret
+//! is made lazily, and only stored when a token is actually rendered: a page
+//! without a form costs no session write. It lives under [`SESSION_KEY`],
+//! which starts with [`ID_BOUND_PREFIX`](crate::session::ID_BOUND_PREFIX),
+//! so [`Session::rotate_id`](crate::session::Session::rotate_id) at login
+//! drops it: a token an attacker obtained before the victim logged in (login
+//! CSRF, a shared computer) is dead afterwards.
+
+mod body;
+mod config;
+mod double_submit;
+mod extract;
+mod layer;
+mod origin;
+mod state;
+#[cfg(feature = "minijinja")]
+mod template;
+mod token;
+
+pub use config::{Checks, CsrfConfigError, CsrfLayerBuilder, DEFAULT_MAX_BODY_BYTES, MAX_BODY_LIMIT};
+pub use double_submit::DOUBLE_SUBMIT_COOKIE;
+pub use extract::{CsrfToken, CsrfTokenRejection};
+pub use layer::{CsrfLayer, CsrfService};
+
+/// The form field a token is read from.
+pub const FIELD_NAME: &str = "csrf_token";
+/// The header a token is read from (the first of [`HEADER_NAMES`] present wins).
+pub const HEADER_NAME: &str = "x-csrf-token";
+/// Every header a token is read from: ours, and Flask-WTF's / Django's
+/// `X-CSRFToken`, so existing front-end code works unchanged.
+pub const HEADER_NAMES: [&str; 2] = [HEADER_NAME, "x-csrftoken"];
+/// The session key of the per-session secret. Bound to the session id:
+/// dropped by `rotate_id`.
+pub const SESSION_KEY: &str = "palisade.id.csrf";
+
+/// Why a request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RejectReason {
+    CrossOrigin,
+    MissingToken,
+    BadToken,
+    BodyTooLarge,
+    UnreadableBody,
+    MisconfiguredNoSession,
+    SessionUnavailable,
+}
+
+impl RejectReason {
+    /// For logs.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::CrossOrigin => "cross-origin request",
+            RejectReason::MissingToken => "missing token",
+            RejectReason::BadToken => "bad token",
+            RejectReason::BodyTooLarge => "body too large to look for the token",
+            RejectReason::UnreadableBody => "unreadable body",
+            RejectReason::MisconfiguredNoSession => "no session layer",
+            RejectReason::SessionUnavailable => "session unavailable",
+        }
+    }
+
+    /// The response body: short, and the same for everyone.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            RejectReason::CrossOrigin => "CSRF check failed: cross-origin request\n",
+            RejectReason::MissingToken => "CSRF check failed: missing token\n",
+            RejectReason::BadToken => "CSRF check failed: bad token\n",
+            RejectReason::BodyTooLarge => {
+                "CSRF check failed: body too large; send the token in the X-CSRF-Token header\n"
+            }
+            RejectReason::UnreadableBody => "CSRF check failed: unreadable body\n",
+            RejectReason::MisconfiguredNoSession => "Server misconfigured: no session layer for CSRF tokens.\n",
+            RejectReason::SessionUnavailable => "Session store unavailable, please retry shortly.\n",
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! Remember-me: a long-lived cookie that signs a returning browser in again
+//! after its session ended, with theft detection.
+//!
+//! Turn it on with [`AuthConfig::remember_me`](crate::auth::AuthConfig::remember_me)
+//! and ask for it per login with [`LoginOptions::remember`](crate::auth::LoginOptions::remember).
+//! [`CurrentUser`](crate::auth::CurrentUser) then signs an anonymous browser
+//! that presents the cookie in, with a **new session that is not fresh**
+//! (sensitive actions ask for the password again).
+//!
+//! ```
+//! use palisade::{auth::AuthConfig, keys::KeyRing, remember::RememberMe, session::SessionLayer, store::MemoryStore};
+//! use std::time::Duration;
+//! let layer = SessionLayer::server_side(MemoryStore::new(), KeyRing::generate())
+//!     .auth(AuthConfig::new().remember_me(RememberMe::new().max_age(Duration::from_secs(14 * 86_400))))
+//!     .build()?;
+//! # let _ = layer; Ok::<(), palisade::session::SessionConfigError>(())
+//! ```
+//!
+//! # Design (split token, after Barry Jaspan's "improved persistent login cookie")
+//! The cookie holds a **selector** and a **validator**, 32 bytes each from
+//! the OS CSPRNG, signed with the key ring's remember-me key (name- and
+//! age-bound, like every Palisade cookie). The store keeps, through the
+//! ordinary [`Store`](crate::store::Store) trait (so every backend works):
+//! - record **A**, filed under a hash of the selector: the device label,
+//!   the user (namespaced, so the store's user index lists a user's tokens
+//!   apart from their sessions), the hash of the previous validator and when
+//!   it was replaced;
+//! - record **B**, filed under a hash of selector + SHA-256(validator): its
+//!   existence means "this validator is current".
+//!
+//! A store dump holds no validator (only hashes) and no selector (only a
+//! hash of it), so it yields no usable cookie.
+//!
+//! On use, B is replaced by a new validator's B in one atomic
+//! [`Store::rotate`](crate::store::Store::rotate) and the browser gets the
+//! new cookie. A cookie whose selector is known but whose validator is not
+//! current was copied and used elsewhere (the thief or the victim used it
+//! first): **all** the user's tokens and sessions are revoked and a warning
+//! logged.
+//!
+//! # Parallel requests: the grace period
+//! A browser that comes back sends several requests at once (the page, its
+//! scripts, a fetch), all with the same cookie. One rotates the token; the
+//! others then present the validator that was current a moment ago. Spring
+//! Security's persistent-token design takes that for theft and logs the
+//! user out. Palisade accepts the **previous** validator for
+//! [a grace period](DEFAULT_GRACE) after its rotation: those requests are
+//! signed in (each with its own session) without rotating again and without
+//! a cookie of their own — the winner's response carries the new one. A
+//! stale validator older than that is still treated as theft.
+//!
+//! The token lives [`max_age`](RememberMe::max_age) from the password entry
+//! that issued it; using it does not extend it, so a stolen copy is not
+//! kept alive forever by the thief.
+
+use crate::auth::{reserved, AuthError};
+use crate::binding::UserAgentSummary;
+use crate::cookie::{CookieAttributes, SameSite};
+use crate::session::{PendingCookie, Session};
+use crate::store::{Applied, Change, Data, Record, SessionInfo, StoreKey, UnixTime};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+/// The remember-me cookie's default name (`__Host-`: Secure, Path=/, no Domain).
+pub const DEFAULT_COOKIE_NAME: &str = "__Host-remember";
+
+/// Default token lifetime: 30 days from the password entry (the common
+/// "remember me for 30 days"; Flask-Login's default is 365).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30 * 86_400);
+
+/// Default grace period for the previous validator: 60 seconds. Long
+/// enough for the requests of one page load that were sent before the
+/// browser stored the rotated cookie (they may queue behind the six
+/// connections per host of HTTP/1.1 on a slow mobile link); short enough
+/// that a thief needs a copy of the cookie taken within the last minute.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
+
+/// Remember-me settings.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RememberMe {
+    pub(crate) attributes: CookieAttributes,
+    pub(crate) max_age: Duration,
+    pub(crate) grace: Duration,
+}
+
+impl Default for RememberMe {
+    fn default() -> Self {
+        Self { attributes: CookieAttributes::new(DEFAULT_COOKIE_NAME), max_age: DEFAULT_MAX_AGE, grace: DEFAULT_GRACE }
+    }
+}
+
+impl RememberMe {
+    /// The defaults: `__Host-remember; Secure; HttpOnly; SameSite=Lax;
+    /// Path=/`, 30 days, 60-second grace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cookie name (default [`DEFAULT_COOKIE_NAME`]).
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.attributes.name = name.into();
+        self
+    }
+
+    /// `Secure` (default on; off needs the session layer's
+    /// `insecure_development_mode` and a name without `__Host-`).
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.attributes.secure = secure;
+        self
+    }
+
+    /// `SameSite` (default `Lax`).
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.attributes.same_site = same_site;
+        self
+    }
+
+    /// Token lifetime from the password entry (default [`DEFAULT_MAX_AGE`]).
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// How long the previous validator stays acceptable after a rotation
+    /// (default [`DEFAULT_GRACE`], at most 5 minutes).
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+}
+
+/// The user index name of `user`'s tokens. User ids cannot hold control
+/// characters ([`Session::set_user_id`]), so no real user is called this.
+pub(crate) fn namespaced(user: &str) -> String {
+    format!("\u{1}remember\u{1}{user}")
+}
+
+fn user_of(namespaced_user: &str) -> Option<&str> {
+    namespaced_user.strip_prefix("\u{1}remember\u{1}").filter(|u| !u.is_empty())
+}
+
+/// Keys of record A.
+const LABEL: &str = "label";
+const PREVIOUS: &str = "prev";
+const ROTATED_AT: &str = "rotated_at";
+
+const TOKEN_PART: usize = 32;
+
+/// A selector and a validator. Never printed, zeroized on drop.
+struct Token {
+    selector: Zeroizing<[u8; TOKEN_PART]>,
+    validator: Zeroizing<[u8; TOKEN_PART]>,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+impl Token {
+    fn generate() -> Self {
+        Self { selector: crate::random::bytes(), validator: crate::random::bytes() }
+    }
+
+    /// Same selector, new validator (rotation).
+    fn rotated(&self) -> Self {
+        Self { selector: self.selector.clone(), validator: crate::random::bytes() }
+    }
+
+    fn from_payload(payload: &[u8]) -> Option<Self> {
+        if payload.len() != 2 * TOKEN_PART {
+            return None;
+        }
+        let (s, v) = payload.split_at(TOKEN_PART);
+        Some(Self { selector: Zeroizing::new(s.try_into().ok()?), validator: Zeroizing::new(v.try_into().ok()?) })
+    }
+
+    fn payload(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(2 * TOKEN_PART));
+        out.extend_from_slice(self.selector.as_slice());
+        out.extend_from_slice(self.validator.as_slice());
+        out
+    }
+
+    /// Where record A lives.
+    fn a_key(&self) -> StoreKey {
+        let mut input = Zeroizing::new(b"palisade.remember.selector:".to_vec());
+        input.extend_from_slice(self.selector.as_slice());
+        StoreKey::from_session_id(&input)
+    }
+
+    fn validator_hash(&self) -> [u8; 32] {
+        Sha256::digest(self.validator.as_slice()).into()
+    }
+
+    /// Where record B of this validator lives.
+    fn b_key(&self) -> StoreKey {
+        let mut input = Zeroizing::new(b"palisade.remember.validator:".to_vec());
+        input.extend_from_slice(self.selector.as_slice());
+        input.extend_from_slice(&self.validator_hash());
+        StoreKey::from_session_id(&input)
+    }
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Issues a token for `user` and queues its cookie; returns record A's key.
+pub(crate) async fn issue(session: &Session, user: &str) -> Result<StoreKey, AuthError> {
+    let config = session.auth_config().remember.as_ref().ok_or(AuthError::RememberMeDisabled)?;
+    let store = session.store()?;
+    let now = session.now();
+    let expires_at = now.saturating_add(secs(config.max_age));
+    let client = session.client().await;
+    let token = Token::generate();
+    let label = client.user_agent_string().map(|ua| UserAgentSummary::parse(&ua).to_string());
+    let mut data = Data::new();
+    data.insert(LABEL.into(), label.unwrap_or_else(|| "Unknown browser".into()).into());
+    let a = Record {
+        data,
+        created_at: now,
+        last_seen: now,
+        expires_at,
+        deadline: expires_at,
+        user_id: Some(namespaced(user)),
+        ip: client.ip_string(),
+        user_agent: client.user_agent_string(),
+    };
+    // B first: if A's write fails, a lone B is worthless (A is looked up first).
+    session.timed(store.create(&token.b_key(), &validity(now, expires_at))).await?;
+    session.timed(store.create(&token.a_key(), &a)).await?;
+    set_cookie(session, &token, now, expires_at).await?;
+    Ok(token.a_key())
+}
+
+/// Record B: nothing but its existence and expiry.
+fn validity(now: UnixTime, expires_at: UnixTime) -> Record {
+    Record { created_at: now, last_seen: now, expires_at, deadline: expires_at, ..Record::default() }
+}
+
+async fn set_cookie(session: &Session, token: &Token, now: UnixTime, expires_at: UnixTime) -> Result<(), AuthError> {
+    let (config, codec) = session.remember_parts().ok_or(AuthError::RememberMeDisabled)?;
+    let value =
+        codec.encode(&config.attributes.name, &token.payload(), now).map_err(crate::session::SessionError::from)?;
+    let left = Duration::from_secs(u64::try_from(expires_at.saturating_sub(now)).unwrap_or(0));
+    let header = config.attributes.set_cookie(&value, Some(left)).map_err(crate::session::SessionError::from)?;
+    session.set_remember_cookie(PendingCookie::Set(header)).await;
+    Ok(())
+}
+
+/// What a presented remember-me cookie led to.
+#[derive(Debug)]
+pub(crate) enum Used {
+    /// Valid: sign `user` in; the token's record A is `token`.
+    SignIn { user: String, token: StoreKey },
+    /// No usable cookie (none, invalid, unknown, revoked, theft handled).
+    Nothing,
+}
+
+/// Reads the request's remember-me cookie and decides. Called for an
+/// anonymous session only (by `CurrentUser`): one store read when the
+/// cookie names no live token, three or four round trips on a sign-in.
+pub(crate) async fn use_cookie(session: &Session) -> Result<Used, AuthError> {
+    let Some((config, codec)) = session.remember_parts() else { return Ok(Used::Nothing) };
+    let candidates = session.remember_candidates().await;
+    if candidates.is_empty() {
+        return Ok(Used::Nothing);
+    }
+    let now = session.now();
+    let token = candidates.iter().find_map(|value| {
+        let decoded = codec.decode(&config.attributes.name, value, now).ok()?;
+        let token = Token::from_payload(&decoded.payload);
+        let mut payload = decoded.payload;
+        zeroize::Zeroize::zeroize(&mut payload);
+        token
+    });
+    let Some(token) = token else {
+        tracing::debug!("remember-me cookie refused (bad signature, expired or malformed); removing it");
+        session.set_remember_cookie(PendingCookie::Remove).await;
+        return Ok(Used::Nothing);
+    };
+    let store = session.store()?;
+    let a_key = token.a_key();
+    let Some(a) = session.timed(store.load(&a_key, now)).await? else {
+        tracing::debug!("remember-me token unknown, expired or revoked; removing the cookie");
+        session.set_remember_cookie(PendingCookie::Remove).await;
+        return Ok(Used::Nothing);
+    };
+    let Some(user) = a.user_id.as_deref().and_then(user_of).map(str::to_owned) else {
+        session.set_remember_cookie(PendingCookie::Remove).await;
+        return Ok(Used::Nothing);
+    };
+    let hash = token.validator_hash();
+    if session.timed(store.load(&token.b_key(), now)).await?.is_some() {
+        let next = token.rotated();
+        // A first, then B: a request that finds B gone (it lost the race)
+        // and reads A again is then sure to see this rotation.
+        let change = Change {
+            set: vec![(PREVIOUS.into(), URL_SAFE_NO_PAD.encode(hash).into()), (ROTATED_AT.into(), now.into())],
+            remove: Vec::new(),
+            last_seen: now,
+            expires_at: a.expires_at,
+        };
+        if session.timed(store.apply(&a_key, &change, now)).await? == Applied::Missing {
+            session.set_remember_cookie(PendingCookie::Remove).await;
+            return Ok(Used::Nothing); // revoked meanwhile
+        }
+        let b = validity(now, a.expires_at);
+        if session.timed(store.rotate(&token.b_key(), &next.b_key(), &b, now)).await? == Applied::Done {
+            set_cookie(session, &next, now, a.expires_at).await?;
+            tracing::debug!(token = ?a_key, "remember-me token used and rotated");
+            return Ok(Used::SignIn { user, token: a_key });
+        }
+        // Another request rotated it between our two reads: fall through.
+    }
+    // B is gone: the validator is not current. Read A again (see above).
+    let Some(a) = session.timed(store.load(&a_key, now)).await? else {
+        session.set_remember_cookie(PendingCookie::Remove).await;
+        return Ok(Used::Nothing);
+    };
+    if within_grace(&a.data, &hash, now, config.grace) {
+        // A parallel request of the same browser: signed in, and the
+        // winner's response carries the new cookie.
+        tracing::debug!(token = ?a_key, "remember-me token used within the grace period of its rotation");
+        return Ok(Used::SignIn { user, token: a_key });
+    }
+    tracing::warn!(
+        user = %user,
+        token = ?a_key,
+        "remember-me cookie replayed with a stale validator: possible cookie theft; \
+         revoking every session and remember-me token of the user"
+    );
+    let sessions = session.timed(store.revoke_all(&user)).await?;
+    let tokens = session.timed(store.revoke_all(&namespaced(&user))).await?;
+    tracing::warn!(sessions, tokens, "revoked after remember-me theft detection");
+    session.set_remember_cookie(PendingCookie::Remove).await;
+    Ok(Used::Nothing)
+}
+
+/// True when `hash` is the validator replaced less than `grace` ago.
+fn within_grace(a: &Data, hash: &[u8; 32], now: UnixTime, grace: Duration) -> bool {
+    let previous = a.get(PREVIOUS).and_then(|v| v.as_str()).and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
+    let rotated_at = a.get(ROTATED_AT).and_then(serde_json::Value::as_i64);
+    let (Some(previous), Some(rotated_at)) = (previous, rotated_at) else { return false };
+    let same: bool = previous.as_slice().ct_eq(hash.as_slice()).into();
+    same && now >= rotated_at && now - rotated_at <= secs(grace)
+}
+
+/// Deletes the token(s) named by the request's remember-me cookie and
+/// queues the cookie's removal (logout; login without "remember me", so an
+/// earlier user's token on this browser cannot sign them back in).
+pub(crate) async fn forget_presented(session: &Session) -> Result<(), AuthError> {
+    let Some((config, codec)) = session.remember_parts() else { return Ok(()) };
+    let candidates = session.remember_candidates().await;
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let store = session.store()?;
+    let now = session.now();
+    for value in &candidates {
+        if let Some(token) =
+            codec.decode(&config.attributes.name, value, now).ok().and_then(|d| Token::from_payload(&d.payload))
+        {
+            session.timed(store.delete(&token.a_key())).await?;
+        }
+    }
+    session.set_remember_cookie(PendingCookie::Remove).await;
+    Ok(())
+}
+
+/// The signed-in user's remember-me tokens ("remembered browsers"), oldest
+/// first; the one this session was signed in with or issued is marked
+/// `current`. Empty for an anonymous session.
+///
+/// Each is named by its record's [`StoreKey`] (a hash of a hash of the
+/// selector: it cannot be turned into a cookie) and can be revoked with
+/// [`auth::revoke`](crate::auth::revoke).
+pub async fn tokens(session: &Session) -> Result<Vec<SessionInfo>, AuthError> {
+    let Some(user) = session.user_id().await? else { return Ok(Vec::new()) };
+    let store = session.store()?;
+    let current = session.get::<String>(reserved::REMEMBER).await?;
+    let mut tokens = session.timed(store.sessions_of(&namespaced(&user), session.now())).await?;
+    for info in &mut tokens {
+        info.current = current.as_deref() == Some(info.key.to_hex().as_str());
+    }
+    Ok(tokens)
+}
+
+/// Revokes every remember-me token of `user`, except `keep`.
+pub(crate) async fn revoke_all(session: &Session, user: &str, keep: Option<&StoreKey>) -> Result<u64, AuthError> {
+    let store = session.store()?;
+    let ns = namespaced(user);
+    Ok(match keep {
+        Some(key) => session.timed(store.revoke_all_except(&ns, key)).await?,
+        None => session.timed(store.revoke_all(&ns)).await?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_never_printed() {
+        let a = Token::generate();
+        let b = Token::generate();
+        assert_ne!(a.payload().as_slice(), b.payload().as_slice());
+        assert_eq!(format!("{a:?}"), "Token(<redacted>)");
+        let again = Token::from_payload(&a.payload()).unwrap();
+        assert_eq!(again.a_key(), a.a_key());
+        assert_eq!(again.b_key(), a.b_key());
+        assert!(Token::from_payload(&[0; 63]).is_none());
+    }
+
+    #[test]
+    fn rotation_keeps_the_selector_and_changes_the_validator() {
+        let a = Token::generate();
+        let next = a.rotated();
+        assert_eq!(a.a_key(), next.a_key());
+        assert_ne!(a.b_key(), next.b_key());
+    }
+
+    #[test]
+    fn grace_accepts_only_the_previous_validator_briefly() {
+        let token = Token::generate();
+        let mut data = Data::new();
+        data.insert(PREVIOUS.into(), URL_SAFE_NO_PAD.encode(token.validator_hash()).into());
+        data.insert(ROTATED_AT.into(), 1_000.into());
+        let grace = Duration::from_secs(60);
+        assert!(within_grace(&data, &token.validator_hash(), 1_030, grace));
+        assert!(!within_grace(&data, &token.validator_hash(), 1_061, grace));
+        assert!(!within_grace(&data, &Token::generate().validator_hash(), 1_010, grace));
+        assert!(!within_grace(&Data::new(), &token.validator_hash(), 1_010, grace));
+    }
+
+    #[test]
+    fn the_namespace_cannot_be_a_real_user_id() {
+        assert_eq!(user_of(&namespaced("alice")), Some("alice"));
+        assert_eq!(user_of("alice"), None);
+        assert!(namespaced("alice").chars().any(char::is_control));
+    }
+}
