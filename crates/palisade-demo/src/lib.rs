@@ -159,7 +159,8 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
     tracing::info!(store = ?config.store, "session store ready");
     // Sign-in settings (palisade::auth): binding on (the default), and
     // remember-me for the login form's "remember me" checkbox.
-    let auth = palisade::auth::AuthConfig::new().login_path("/login").remember_me(palisade::remember::RememberMe::new());
+    let auth =
+        palisade::auth::AuthConfig::new().login_path("/login").remember_me(palisade::remember::RememberMe::new());
     let sessions = sessions.auth(auth).build()?;
     let state = routes::AppState { users, templates: std::sync::Arc::new(templates::Templates::new()?) };
     let app = routes::router(state)

@@ -4,7 +4,6 @@
 mod devices;
 
 use crate::forms::{field_messages, LoginForm, NextQuery, RegisterForm};
-use devices::{change_password, log_out_others, password_page, revoke_device, sessions_page, signed_in_user};
 use crate::templates::Templates;
 use crate::users::{User, Users, UsersError};
 use axum::extract::{Form, Query, State};
@@ -13,6 +12,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use devices::{change_password, log_out_others, password_page, revoke_device, sessions_page, signed_in_user};
 use minijinja::{context, Value};
 use palisade::auth::{self, AuthError, CurrentUser, LoginOptions};
 use palisade::csrf::CsrfToken;
@@ -367,7 +367,11 @@ struct NoteForm {
 /// A small state-changing route for the CSRF demo (and the attack the
 /// browser test tries): stores a note in the session. Only reached when the
 /// CSRF layer accepted the request.
-async fn save_note(State(state): State<AppState>, signed_in: Option<CurrentUser>, Form(form): Form<NoteForm>) -> Result {
+async fn save_note(
+    State(state): State<AppState>,
+    signed_in: Option<CurrentUser>,
+    Form(form): Form<NoteForm>,
+) -> Result {
     let (Some(_), Some(signed_in)) = (current_user(&state, signed_in.as_ref()).await?, signed_in.as_ref()) else {
         return Ok((StatusCode::UNAUTHORIZED, [(CACHE_CONTROL, "no-store")], "Log in first.\n").into_response());
     };

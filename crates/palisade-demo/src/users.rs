@@ -134,7 +134,11 @@ impl Users {
     pub async fn change_password(&self, id: i64, password: &str) -> Result<(), UsersError> {
         let password = Zeroizing::new(password.to_owned());
         let hash = self.blocking(move || hash_password(&password)).await??;
-        sqlx::query("UPDATE demo_users SET password_hash = ?1 WHERE id = ?2").bind(&hash).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE demo_users SET password_hash = ?1 WHERE id = ?2")
+            .bind(&hash)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -1,7 +1,6 @@
 //! The demo serving HTTPS itself (`--tls-self-signed`) with a plain-HTTP
 //! listener that only redirects (`--http-redirect-addr`).
 
-
 use palisade::keys::KeyRing;
 use palisade_demo::{DemoConfig, TlsChoice};
 use reqwest::header::{LOCATION, SET_COOKIE};

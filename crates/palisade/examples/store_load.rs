@@ -181,3 +181,78 @@ fn dir_size(dir: &std::path::Path) -> u64 {
         .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
         .unwrap_or(0)
 }
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use palisade::store::PostgresStore;
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    use std::str::FromStr;
+    use std::sync::Arc;
+
+    /// Runs in a schema of its own, dropped afterwards; space is the
+    /// table's total size (heap, TOAST and indexes) after `VACUUM`.
+    pub async fn load(url: &str, run_id: &str, count: usize) -> Result<(), Box<dyn std::error::Error>> {
+        let schema = format!("palisade_load_{run_id}");
+        let admin = PgPoolOptions::new().max_connections(1).connect(url).await?;
+        sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&admin).await?;
+        let options = PgConnectOptions::from_str(url)?.options([("search_path", schema.as_str())]);
+        let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
+        let store = PostgresStore::from_pool(pool.clone()).await?;
+        let report = super::run(Arc::new(store), count).await?;
+        sqlx::query("VACUUM palisade_sessions").execute(&pool).await?;
+        let bytes: i64 = sqlx::query_scalar("SELECT pg_total_relation_size('palisade_sessions')").fetch_one(&pool).await?;
+        report.print("postgres", count, "table + indexes", u64::try_from(bytes).unwrap_or(0));
+        pool.close().await;
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&admin).await?;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "redis")]
+mod redis_load {
+    use palisade::store::RedisStore;
+    use std::sync::Arc;
+
+    /// Runs under a key prefix of its own, deleted afterwards; space is the
+    /// growth of the server's `used_memory`.
+    pub async fn load(url: &str, run_id: &str, count: usize) -> Result<(), Box<dyn std::error::Error>> {
+        let prefix = format!("palisade-load-{run_id}:");
+        let client = redis::Client::open(url)?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        let before = used_memory(&mut conn).await?;
+        let store = RedisStore::builder().key_prefix(prefix.clone()).connect(url).await?;
+        let report = super::run(Arc::new(store), count).await?;
+        let after = used_memory(&mut conn).await?;
+        report.print("redis", count, "used_memory", after.saturating_sub(before));
+        // Clean up: every key under the run's prefix.
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{prefix}*"))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            if !keys.is_empty() {
+                let _: () = redis::cmd("UNLINK").arg(&keys).query_async(&mut conn).await?;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        Ok(())
+    }
+
+    async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> Result<u64, Box<dyn std::error::Error>> {
+        let info: String = redis::cmd("INFO").arg("memory").query_async(conn).await?;
+        let value = info
+            .lines()
+            .find_map(|line| line.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or("INFO memory has no used_memory")?;
+        Ok(value)
+    }
+}

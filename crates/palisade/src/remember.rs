@@ -55,7 +55,7 @@
 
 use crate::auth::{reserved, AuthError};
 use crate::binding::UserAgentSummary;
-use crate::cookie::{CookieAttributes, SameSite};
+use crate::cookie::{CookieAttributes, CookieCodec, SameSite};
 use crate::session::{PendingCookie, Session};
 use crate::store::{Applied, Change, Data, Record, SessionInfo, StoreKey, UnixTime};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -274,13 +274,7 @@ pub(crate) async fn use_cookie(session: &Session) -> Result<Used, AuthError> {
         return Ok(Used::Nothing);
     }
     let now = session.now();
-    let token = candidates.iter().find_map(|value| {
-        let decoded = codec.decode(&config.attributes.name, value, now).ok()?;
-        let token = Token::from_payload(&decoded.payload);
-        let mut payload = decoded.payload;
-        zeroize::Zeroize::zeroize(&mut payload);
-        token
-    });
+    let token = candidates.iter().find_map(|value| decode(config, codec, value, now));
     let Some(token) = token else {
         tracing::debug!("remember-me cookie refused (bad signature, expired or malformed); removing it");
         session.set_remember_cookie(PendingCookie::Remove).await;
@@ -344,6 +338,13 @@ pub(crate) async fn use_cookie(session: &Session) -> Result<Used, AuthError> {
     Ok(Used::Nothing)
 }
 
+/// The token in a cookie value, if its signature, name and age verify.
+fn decode(config: &RememberMe, codec: &CookieCodec, value: &str, now: UnixTime) -> Option<Token> {
+    let decoded = codec.decode(&config.attributes.name, value, now).ok()?;
+    let payload = Zeroizing::new(decoded.payload);
+    Token::from_payload(&payload)
+}
+
 /// True when `hash` is the validator replaced less than `grace` ago.
 fn within_grace(a: &Data, hash: &[u8; 32], now: UnixTime, grace: Duration) -> bool {
     let previous = a.get(PREVIOUS).and_then(|v| v.as_str()).and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
@@ -365,9 +366,7 @@ pub(crate) async fn forget_presented(session: &Session) -> Result<(), AuthError>
     let store = session.store()?;
     let now = session.now();
     for value in &candidates {
-        if let Some(token) =
-            codec.decode(&config.attributes.name, value, now).ok().and_then(|d| Token::from_payload(&d.payload))
-        {
+        if let Some(token) = decode(config, codec, value, now) {
             session.timed(store.delete(&token.a_key())).await?;
         }
     }

@@ -51,7 +51,7 @@ async fn anonymous_browsers_are_sent_to_login_with_a_safe_next() {
     let browser = Browser::new("203.0.113.7", CHROME);
     let res = browser.send(&app.app, "GET", "/me?tab=security&x=%2F%2F").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&res), "/login?next=%2Fme%3Ftab%3Dsecurity%26x%3D%252F%252F");
+    assert_eq!(location(&res), "/login?next=/me%3Ftab%3Dsecurity%26x%3D%252F%252F");
     assert_eq!(res.headers().get(header::CACHE_CONTROL).unwrap(), "no-store");
 
     // A request path a browser would read as another host is never echoed.

@@ -30,7 +30,7 @@ async fn strong_refuses_the_cookie_from_another_network_and_destroys_the_session
 
     let res = thief.send(&app.app, "GET", "/me").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/login?next=%2Fme");
+    assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/login?next=/me");
     assert!(thief.cookie(SESSION).is_none(), "the refused cookie is removed");
     // Destroyed, not just refused: the store record is gone, so the victim
     // is signed out too (one of the two holders is a thief).

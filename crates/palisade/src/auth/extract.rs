@@ -20,6 +20,11 @@ use std::time::Duration;
 ///
 /// An anonymous session with a remember-me cookie is signed in here (a new
 /// session, not fresh): handlers that never ask for the user cost nothing.
+///
+/// That sign-in gives the session a new id, and so a new CSRF secret: list
+/// `CurrentUser` **before** `CsrfToken` in a handler's arguments (axum
+/// extracts them in order), so the page's forms carry a token of the new
+/// secret.
 #[derive(Clone)]
 pub struct CurrentUser {
     id: String,
@@ -148,20 +153,35 @@ impl Target {
     }
 
     fn location(&self, reauth: bool) -> String {
-        let mut query = form_urlencoded::Serializer::new(String::new());
+        let mut params = Vec::new();
         if let Some(next) = &self.next {
-            query.append_pair("next", next);
+            params.push(format!("next={}", encode_query_value(next)));
         }
         if reauth {
-            query.append_pair("reauth", "1");
+            params.push("reauth=1".to_owned());
         }
-        let query = query.finish();
-        if query.is_empty() {
+        if params.is_empty() {
             return self.login_path.clone();
         }
         let sep = if self.login_path.contains('?') { '&' } else { '?' };
-        format!("{}{sep}{query}", self.login_path)
+        format!("{}{sep}{}", self.login_path, params.join("&"))
     }
+}
+
+/// Percent-encodes a query value, keeping only RFC 3986 unreserved
+/// characters and `/` as they are (`/account` stays readable; `&`, `=`,
+/// `#`, `+`, `%` and everything else are encoded, so `next` cannot add
+/// parameters or a fragment to the login URL).
+fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The signed-in user of the request, signing a remembered browser in.

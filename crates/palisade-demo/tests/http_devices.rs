@@ -1,0 +1,108 @@
+//! "Remember me", "your devices" and "change password" over plain HTTP.
+
+mod support;
+
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+use support::http::{cookie_value, location, session_set_cookie, Browserless, PASSWORD};
+
+const REMEMBER: &str = "__Host-remember";
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+fn remember_set_cookie(res: &Response) -> Option<String> {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with(&format!("{REMEMBER}=")))
+}
+
+async fn login(b: &Browserless, password: &str, remember: bool) -> Response {
+    let mut form = vec![("username", "nora"), ("password", password)];
+    if remember {
+        form.push(("remember", "on"));
+    }
+    b.post("/login", &form, None).await
+}
+
+#[tokio::test]
+async fn remember_me_signs_a_returning_browser_in_with_a_rotated_token() {
+    let b = Browserless::new().await;
+    b.register("nora").await;
+    let res = login(&b, PASSWORD, true).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let set = remember_set_cookie(&res).expect("the remember me box sets a remember-me cookie");
+    for part in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
+        assert!(set.contains(part), "{set} lacks {part}");
+    }
+    assert!(remember_set_cookie(&login(&b, PASSWORD, false).await).is_none(), "unticked: no token");
+
+    // Only the remember-me cookie: signed in, with a new session and token.
+    let token = cookie_value(&set);
+    let res = b.client.get(b.app.url("/account")).header(COOKIE, format!("{REMEMBER}={token}")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(session_set_cookie(&res).is_some(), "a new session");
+    let rotated = remember_set_cookie(&res).expect("a rotated token");
+    assert_ne!(cookie_value(&rotated), token);
+    assert!(res.text().await.unwrap().contains("nora"));
+}
+
+#[tokio::test]
+async fn password_change_needs_the_current_password_and_signs_out_other_devices() {
+    let b = Browserless::new().await;
+    let laptop = b.register("nora").await;
+    let res = login(&b, PASSWORD, true).await;
+    let phone = cookie_value(&session_set_cookie(&res).expect("phone session"));
+    let phone_token = cookie_value(&remember_set_cookie(&res).expect("phone token"));
+
+    let page = b.get("/sessions", Some(&laptop)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert_eq!(html.matches("<tr class=\"session").count(), 2, "{html}");
+    assert_eq!(html.matches("(this device)").count(), 1);
+    assert_eq!(html.matches("<tr class=\"token").count(), 1, "the phone is remembered");
+
+    let wrong = [("current_password", "not my password"), ("new_password", NEW_PASSWORD)];
+    let res = b.post("/password", &wrong, Some(&laptop)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(b.get("/account", Some(&phone)).await.status(), StatusCode::OK, "nothing changed");
+
+    let right = [("current_password", PASSWORD), ("new_password", NEW_PASSWORD)];
+    let res = b.post("/password", &right, Some(&laptop)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let laptop = cookie_value(&session_set_cookie(&res).expect("a new session id after a password change"));
+    assert!(res.text().await.unwrap().contains("1 other session(s)"));
+
+    // The phone is out, and its remember-me token cannot bring it back.
+    let res = b.get("/account", Some(&phone)).await;
+    assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, "/login?next=/account"));
+    let res =
+        b.client.get(b.app.url("/account")).header(COOKIE, format!("{REMEMBER}={phone_token}")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/account", Some(&laptop)).await.status(), StatusCode::OK);
+
+    assert_eq!(login(&b, PASSWORD, false).await.status(), StatusCode::UNAUTHORIZED, "old password");
+    assert_eq!(login(&b, NEW_PASSWORD, false).await.status(), StatusCode::SEE_OTHER, "new password");
+}
+
+#[tokio::test]
+async fn a_device_can_be_revoked_only_by_its_own_user() {
+    let b = Browserless::new().await;
+    let nora = b.register("nora").await;
+    let phone = cookie_value(&session_set_cookie(&login(&b, PASSWORD, false).await).unwrap());
+    let mallory = b.register("mallory").await;
+    // Mallory learns the key of one of Nora's sessions (it is no cookie).
+    let html = b.get("/sessions", Some(&nora)).await.text().await.unwrap();
+    let marker = "name=\"key\" value=\"";
+    let start = html.find(marker).expect("a revoke form") + marker.len();
+    let key = html[start..start + 64].to_owned();
+
+    let res = b.post("/sessions/revoke", &[("key", &key)], Some(&mallory)).await;
+    assert_eq!(location(&res), "/sessions?done=unknown");
+    assert_eq!(b.get("/account", Some(&phone)).await.status(), StatusCode::OK);
+
+    let res = b.post("/sessions/revoke", &[("key", &key)], Some(&nora)).await;
+    assert_eq!(location(&res), "/sessions?done=revoked");
+    assert_eq!(b.get("/account", Some(&phone)).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/account", Some(&nora)).await.status(), StatusCode::OK);
+}
