@@ -39,8 +39,8 @@ use std::path::{Path, PathBuf};
 use tokio::task::JoinHandle;
 
 pub use config::{Args, ConfigError};
-pub use session_store::StoreChoice;
 pub use secret::SecretError;
+pub use session_store::StoreChoice;
 pub use tls::TlsChoice;
 pub use users::UsersError;
 

@@ -200,7 +200,8 @@ mod postgres {
         let store = PostgresStore::from_pool(pool.clone()).await?;
         let report = super::run(Arc::new(store), count).await?;
         sqlx::query("VACUUM palisade_sessions").execute(&pool).await?;
-        let bytes: i64 = sqlx::query_scalar("SELECT pg_total_relation_size('palisade_sessions')").fetch_one(&pool).await?;
+        let bytes: i64 =
+            sqlx::query_scalar("SELECT pg_total_relation_size('palisade_sessions')").fetch_one(&pool).await?;
         report.print("postgres", count, "table + indexes", u64::try_from(bytes).unwrap_or(0));
         pool.close().await;
         sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&admin).await?;
