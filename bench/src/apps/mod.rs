@@ -101,6 +101,7 @@ pub async fn build(system: System, options: &Options) -> Result<Router, BoxError
             Json(serde_json::json!({
                 "system": name,
                 "rss_bytes": crate::proc_stats::rss_bytes(),
+                "cpu_us": crate::proc_stats::cpu_time_us(),
                 "store": store,
             }))
         }

@@ -16,11 +16,11 @@ pub enum SameSite {
 }
 
 impl SameSite {
-    fn to_cookie(self) -> cookie::SameSite {
+    fn as_str(self) -> &'static str {
         match self {
-            SameSite::Strict => cookie::SameSite::Strict,
-            SameSite::Lax => cookie::SameSite::Lax,
-            SameSite::None => cookie::SameSite::None,
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
         }
     }
 }
@@ -39,6 +39,8 @@ pub enum CookieConfigError {
     SecurePrefixViolated { name: String },
     #[error("cookie name `{name}` is empty or has characters not allowed in a cookie name")]
     InvalidName { name: String },
+    #[error("cookie `{name}`: Path must start with `/` and Path and Domain may not hold `;` or control characters")]
+    InvalidPathOrDomain { name: String },
 }
 
 /// The attributes of a cookie Palisade sets.
@@ -94,6 +96,14 @@ impl CookieAttributes {
         if self.name.starts_with("__Secure-") && !self.secure {
             return Err(CookieConfigError::SecurePrefixViolated { name });
         }
+        // A `;` would smuggle extra attributes into every Set-Cookie header.
+        let attribute_safe = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && b != b';');
+        if !self.path.starts_with('/')
+            || !attribute_safe(&self.path)
+            || self.domain.as_deref().is_some_and(|d| !attribute_safe(d))
+        {
+            return Err(CookieConfigError::InvalidPathOrDomain { name });
+        }
         Ok(())
     }
 
@@ -101,24 +111,50 @@ impl CookieAttributes {
     /// browser-session cookie. Refuses (and logs) a header over 4096 bytes
     /// rather than let the browser drop it silently.
     pub fn set_cookie(&self, value: &str, max_age: Option<Duration>) -> Result<HeaderValue, CookieError> {
-        let mut builder = cookie::Cookie::build((self.name.as_str(), value))
-            .secure(self.secure)
-            .http_only(self.http_only)
-            .same_site(self.same_site.to_cookie())
-            .path(self.path.as_str());
+        self.set_cookie_with(value.len(), max_age, |out| {
+            out.push_str(value);
+            Ok(())
+        })
+    }
+
+    /// [`set_cookie`](Self::set_cookie) with the value written straight
+    /// into the header by `write_value` (no intermediate string). The
+    /// header is `name=value; HttpOnly; SameSite=…; Secure; Path=…;
+    /// Domain=…; Max-Age=…`, attributes as configured.
+    pub(crate) fn set_cookie_with(
+        &self,
+        value_len: usize,
+        max_age: Option<Duration>,
+        write_value: impl FnOnce(&mut String) -> Result<(), CookieError>,
+    ) -> Result<HeaderValue, CookieError> {
+        use std::fmt::Write as _;
+        let mut header = String::with_capacity(self.name.len() + value_len + 80);
+        header.push_str(&self.name);
+        header.push('=');
+        write_value(&mut header)?;
+        if self.http_only {
+            header.push_str("; HttpOnly");
+        }
+        header.push_str("; SameSite=");
+        header.push_str(self.same_site.as_str());
+        if self.secure {
+            header.push_str("; Secure");
+        }
+        header.push_str("; Path=");
+        header.push_str(&self.path);
         if let Some(domain) = &self.domain {
-            builder = builder.domain(domain.as_str());
+            header.push_str("; Domain=");
+            header.push_str(domain);
         }
         if let Some(age) = max_age {
-            let secs = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
-            builder = builder.max_age(cookie::time::Duration::seconds(secs));
+            let _ = write!(header, "; Max-Age={}", age.as_secs());
         }
-        let header = builder.build().to_string();
         if header.len() > MAX_COOKIE_BYTES {
             tracing::error!(cookie = %self.name, bytes = header.len(), "Set-Cookie too large; not sent");
             return Err(CookieError::TooLarge);
         }
-        HeaderValue::from_str(&header).map_err(|_| CookieError::Malformed)
+        // Takes the string's buffer as is (no copy); still checks every byte.
+        HeaderValue::from_maybe_shared(bytes::Bytes::from(header)).map_err(|_| CookieError::Malformed)
     }
 
     /// A `Set-Cookie` header that deletes the cookie (empty, `Max-Age=0`).
@@ -129,15 +165,18 @@ impl CookieAttributes {
     /// The values of every cookie called `self.name` in a request's
     /// `Cookie` headers, in order.
     pub fn find_in<'a>(&'a self, headers: &'a http::HeaderMap) -> impl Iterator<Item = &'a str> + 'a {
-        headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|h| h.to_str().ok())
-            .flat_map(|h| h.split(';'))
-            .filter_map(move |pair| {
-                let (name, value) = pair.trim().split_once('=')?;
-                (name.trim() == self.name).then(|| value.trim().trim_matches('"'))
-            })
+        self.find_in_values(headers.get_all(http::header::COOKIE).iter())
+    }
+
+    /// [`find_in`](Self::find_in) over `Cookie` header values kept from a request.
+    pub(crate) fn find_in_values<'a>(
+        &'a self,
+        cookie_headers: impl IntoIterator<Item = &'a HeaderValue> + 'a,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        cookie_headers.into_iter().filter_map(|h| h.to_str().ok()).flat_map(|h| h.split(';')).filter_map(move |pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name.trim() == self.name).then(|| value.trim().trim_matches('"'))
+        })
     }
 }
 
@@ -178,6 +217,35 @@ mod tests {
         let mut attrs = CookieAttributes::new("__Host-session");
         attrs.domain = Some("example.com".into());
         assert!(matches!(attrs.validate(false), Err(CookieConfigError::HostPrefixViolated { .. })));
+    }
+
+    #[test]
+    fn renders_every_configured_attribute() {
+        let mut attrs = CookieAttributes::new("__Secure-id");
+        attrs.same_site = SameSite::Strict;
+        attrs.path = "/app".into();
+        attrs.domain = Some("example.com".into());
+        attrs.validate(false).unwrap();
+        let header = attrs.set_cookie("v1", Some(Duration::from_secs(3600))).unwrap();
+        assert_eq!(
+            header.to_str().unwrap(),
+            "__Secure-id=v1; HttpOnly; SameSite=Strict; Secure; Path=/app; Domain=example.com; Max-Age=3600"
+        );
+        let removal = CookieAttributes::new("__Host-session").removal();
+        assert_eq!(removal.to_str().unwrap(), "__Host-session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0");
+    }
+
+    #[test]
+    fn refuses_attribute_injection_through_path_or_domain() {
+        for (path, domain) in [("/a; Domain=evil.example", None), ("app", None), ("/", Some("x.example; Secure"))] {
+            let mut attrs = CookieAttributes::new("__Secure-id");
+            attrs.path = path.into();
+            attrs.domain = domain.map(str::to_owned);
+            assert!(
+                matches!(attrs.validate(false), Err(CookieConfigError::InvalidPathOrDomain { .. })),
+                "{path} {domain:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,8 +1,7 @@
+use super::xchacha::{self, NONCE_LEN, TAG_LEN as AEAD_TAG_LEN};
 use crate::keys::{KeyId, KeyRing, Purpose, PurposeKeys, SubKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::time::Duration;
@@ -15,8 +14,8 @@ const VERSION_ENCRYPTED: u8 = 2;
 /// version (1) + key id (4) + issued-at (8).
 const HEADER_LEN: usize = 13;
 const TAG_LEN: usize = 32;
-const NONCE_LEN: usize = 24;
-const AEAD_TAG_LEN: usize = 16;
+/// Longest cookie name whose associated data is built on the stack.
+const STACK_NAME_LEN: usize = 64;
 /// Clock skew tolerated between app instances for a value's issue time.
 const MAX_FUTURE_SKEW_SECS: i64 = 60;
 
@@ -109,6 +108,31 @@ impl CookieCodec {
 
     /// Protects `payload` for the cookie called `name`, issued at `now`.
     pub fn encode(&self, name: &str, payload: &[u8], now: i64) -> Result<String, CookieError> {
+        let mut value = String::with_capacity(self.encoded_len(payload.len()));
+        self.encode_into(name, payload, now, &mut value)?;
+        Ok(value)
+    }
+
+    /// Length of the value [`encode`](Self::encode) makes for a payload of
+    /// `payload_len` bytes.
+    pub(crate) fn encoded_len(&self, payload_len: usize) -> usize {
+        let extra = match self.protection {
+            Protection::Signed => TAG_LEN,
+            Protection::Encrypted => NONCE_LEN + AEAD_TAG_LEN,
+        };
+        // Unpadded base64: 4 characters per 3 bytes, the last group shortened.
+        (HEADER_LEN + payload_len + extra).saturating_mul(4).div_ceil(3)
+    }
+
+    /// [`encode`](Self::encode), appending the value to `out` (on error
+    /// `out` may hold part of it).
+    pub(crate) fn encode_into(
+        &self,
+        name: &str,
+        payload: &[u8],
+        now: i64,
+        out: &mut String,
+    ) -> Result<(), CookieError> {
         let key = self.keys.primary();
         let header = header(self.version(), key.id(), now);
         let mut raw = Vec::with_capacity(HEADER_LEN + NONCE_LEN + payload.len() + TAG_LEN);
@@ -121,20 +145,23 @@ impl CookieCodec {
             }
             Protection::Encrypted => {
                 let nonce = crate::random::bytes::<NONCE_LEN>();
-                let aad = associated_data(name, &header);
-                let sealed = cipher(key)
-                    .encrypt(XNonce::from_slice(nonce.as_slice()), Payload { msg: payload, aad: &aad })
-                    .map_err(|_| CookieError::TooLarge)?;
                 raw.extend_from_slice(nonce.as_slice());
-                raw.extend_from_slice(&sealed);
+                let start = raw.len();
+                raw.extend_from_slice(payload);
+                let tag = with_associated_data(name, &header, |aad| {
+                    xchacha::seal(key.expose(), &nonce, aad, &mut raw[start..])
+                })
+                .map_err(|_| CookieError::TooLarge)?;
+                raw.extend_from_slice(&tag);
             }
         }
-        let value = URL_SAFE_NO_PAD.encode(&raw);
-        if name.len() + value.len() + 1 > MAX_COOKIE_BYTES {
-            tracing::error!(cookie = name, bytes = value.len(), "cookie value too large; not sent");
+        let value_len = self.encoded_len(payload.len());
+        if name.len() + value_len + 1 > MAX_COOKIE_BYTES {
+            tracing::error!(cookie = name, bytes = value_len, "cookie value too large; not sent");
             return Err(CookieError::TooLarge);
         }
-        Ok(value)
+        URL_SAFE_NO_PAD.encode_string(&raw, out);
+        Ok(())
     }
 
     /// Verifies (and decrypts) a value found in the cookie called `name`.
@@ -146,36 +173,47 @@ impl CookieCodec {
         if value.len() > MAX_COOKIE_BYTES {
             return Err(CookieError::TooLarge);
         }
-        let raw = URL_SAFE_NO_PAD.decode(value).map_err(|_| CookieError::Malformed)?;
+        let mut raw = URL_SAFE_NO_PAD.decode(value).map_err(|_| CookieError::Malformed)?;
         if raw.len() < HEADER_LEN || raw[0] != self.version() {
             return Err(CookieError::Malformed);
         }
-        let (header, rest) = raw.split_at(HEADER_LEN);
+        let mut header = [0u8; HEADER_LEN];
+        header.copy_from_slice(&raw[..HEADER_LEN]);
         let key_id = KeyId([header[1], header[2], header[3], header[4]]);
         let mut issued = [0u8; 8];
         issued.copy_from_slice(&header[5..13]);
         let issued_at = i64::from_be_bytes(issued);
         let (key, is_primary) = self.keys.find(key_id).ok_or(CookieError::UnknownKey)?;
-        let payload = match self.protection {
+        // The payload is cut out of `raw` in place: no second buffer.
+        let (start, end) = match self.protection {
             Protection::Signed => {
-                let split = rest.len().checked_sub(TAG_LEN).ok_or(CookieError::Malformed)?;
-                let (payload, tag) = rest.split_at(split);
+                let split =
+                    raw.len().checked_sub(TAG_LEN).filter(|&s| s >= HEADER_LEN).ok_or(CookieError::Malformed)?;
+                let (signed, tag) = raw.split_at(split);
                 // `verify_slice` compares in constant time: stops a timing
                 // attack that guesses the tag byte by byte.
-                mac(key, name, header, payload).verify_slice(tag).map_err(|_| CookieError::BadSignature)?;
-                payload.to_vec()
+                mac(key, name, &header, &signed[HEADER_LEN..])
+                    .verify_slice(tag)
+                    .map_err(|_| CookieError::BadSignature)?;
+                (HEADER_LEN, split)
             }
             Protection::Encrypted => {
-                if rest.len() < NONCE_LEN + AEAD_TAG_LEN {
+                if raw.len() < HEADER_LEN + NONCE_LEN + AEAD_TAG_LEN {
                     return Err(CookieError::Malformed);
                 }
-                let (nonce, sealed) = rest.split_at(NONCE_LEN);
-                let aad = associated_data(name, header);
-                cipher(key)
-                    .decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
-                    .map_err(|_| CookieError::BadSignature)?
+                let mut nonce = [0u8; NONCE_LEN];
+                nonce.copy_from_slice(&raw[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
+                let start = HEADER_LEN + NONCE_LEN;
+                let len = with_associated_data(name, &header, |aad| {
+                    xchacha::open(key.expose(), &nonce, aad, &mut raw[start..])
+                })
+                .map_err(|_| CookieError::BadSignature)?;
+                (start, start + len)
             }
         };
+        raw.truncate(end);
+        raw.drain(..start);
+        let payload = raw;
         if issued_at > now.saturating_add(MAX_FUTURE_SKEW_SECS) {
             return Err(CookieError::IssuedInFuture);
         }
@@ -204,22 +242,47 @@ fn header(version: u8, key_id: KeyId, issued_at: i64) -> [u8; HEADER_LEN] {
 
 /// Name-and-header binding: a length-prefixed name, so `a`+`bc` and `ab`+`c`
 /// can never produce the same input.
-fn associated_data(name: &str, header: &[u8]) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(2 + name.len() + header.len());
-    aad.extend_from_slice(&u16::try_from(name.len()).unwrap_or(u16::MAX).to_be_bytes());
-    aad.extend_from_slice(name.as_bytes());
-    aad.extend_from_slice(header);
-    aad
+fn with_associated_data<R>(name: &str, header: &[u8; HEADER_LEN], f: impl FnOnce(&[u8]) -> R) -> R {
+    let prefix = u16::try_from(name.len()).unwrap_or(u16::MAX).to_be_bytes();
+    if name.len() <= STACK_NAME_LEN {
+        let mut buf = [0u8; 2 + STACK_NAME_LEN + HEADER_LEN];
+        let len = 2 + name.len() + HEADER_LEN;
+        buf[..2].copy_from_slice(&prefix);
+        buf[2..2 + name.len()].copy_from_slice(name.as_bytes());
+        buf[2 + name.len()..len].copy_from_slice(header);
+        f(&buf[..len])
+    } else {
+        let mut buf = Vec::with_capacity(2 + name.len() + HEADER_LEN);
+        buf.extend_from_slice(&prefix);
+        buf.extend_from_slice(name.as_bytes());
+        buf.extend_from_slice(header);
+        f(&buf)
+    }
 }
 
-fn mac(key: &SubKey, name: &str, header: &[u8], payload: &[u8]) -> Hmac<Sha256> {
+fn mac(key: &SubKey, name: &str, header: &[u8; HEADER_LEN], payload: &[u8]) -> Hmac<Sha256> {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose())
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(&associated_data(name, header));
+    with_associated_data(name, header, |aad| mac.update(aad));
     mac.update(payload);
     mac
 }
 
-fn cipher(key: &SubKey) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(key.expose().into())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_len_is_the_length_of_the_value() {
+        let ring = KeyRing::generate();
+        for codec in [
+            CookieCodec::signed(&ring, Purpose::CookieSigning),
+            CookieCodec::encrypted(&ring, Purpose::CookieEncryption),
+        ] {
+            for len in 0..200 {
+                let value = codec.encode("n", &vec![7u8; len], 1_700_000_000).unwrap();
+                assert_eq!(value.len(), codec.encoded_len(len), "{:?} {len}", codec.protection());
+            }
+        }
+    }
 }

@@ -24,6 +24,7 @@
 
 mod attributes;
 mod codec;
+mod xchacha;
 
 pub use attributes::{CookieAttributes, CookieConfigError, SameSite};
 pub use codec::{CookieCodec, CookieError, Decoded, Protection, MAX_COOKIE_BYTES};

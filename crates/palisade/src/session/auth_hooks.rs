@@ -54,8 +54,17 @@ impl Session {
         self.state.lock().await.client.clone()
     }
 
+    /// Values of every remember-me cookie of the request, not yet verified
+    /// (empty unless remember-me is configured).
     pub(crate) async fn remember_candidates(&self) -> Vec<String> {
-        self.state.lock().await.remember_candidates.clone()
+        let Some(config) = &self.shared.auth.remember else { return Vec::new() };
+        let state = self.state.lock().await;
+        config
+            .attributes
+            .find_in_values(&state.cookie_headers)
+            .take(super::handle::MAX_COOKIE_CANDIDATES)
+            .map(str::to_owned)
+            .collect()
     }
 
     pub(crate) async fn set_remember_cookie(&self, cookie: PendingCookie) {

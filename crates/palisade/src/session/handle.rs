@@ -5,7 +5,7 @@ use crate::client::ClientSnapshot;
 use crate::cookie::CookieError;
 use crate::store::{Data, SessionInfo, StoreError, UnixTime};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -39,8 +39,10 @@ pub struct SessionMeta {
 }
 
 pub(crate) struct State {
-    /// Values of every cookie with the session's name, not yet verified.
-    pub(crate) candidates: Vec<String>,
+    /// The request's `Cookie` headers (shared buffers, not copies): the
+    /// session and remember-me cookies are looked for only when the handler
+    /// first uses the session, so untouched routes pay nothing for parsing.
+    pub(crate) cookie_headers: Vec<http::HeaderValue>,
     pub(crate) loaded: Option<Loaded>,
     /// Set when a store read failed: the layer answers 503 even if the
     /// handler swallowed the error (fail closed).
@@ -48,9 +50,6 @@ pub(crate) struct State {
     /// The client's address and user agent, recorded when a session is
     /// created or rotated.
     pub(crate) client: ClientSnapshot,
-    /// Values of every remember-me cookie, not yet verified (empty unless
-    /// remember-me is configured).
-    pub(crate) remember_candidates: Vec<String>,
     /// The remember-me cookie the response must set or remove.
     pub(crate) remember_cookie: Option<super::auth_hooks::PendingCookie>,
     /// Session binding is not checked for this request (`SkipBindingLayer`).
@@ -66,7 +65,8 @@ pub(crate) struct Loaded {
     pub(crate) last_seen: UnixTime,
     /// The user the session belongs to (set at login).
     pub(crate) user_id: Option<String>,
-    pub(crate) set: BTreeMap<String, serde_json::Value>,
+    /// Keys given a new value by this request (the values are in `data`).
+    pub(crate) set: BTreeSet<String>,
     pub(crate) removed: BTreeSet<String>,
     pub(crate) rotated: bool,
     pub(crate) flushed: bool,
@@ -86,7 +86,7 @@ impl Loaded {
             created_at: now,
             last_seen: now,
             user_id: None,
-            set: BTreeMap::new(),
+            set: BTreeSet::new(),
             removed: BTreeSet::new(),
             rotated: false,
             flushed: false,
@@ -114,6 +114,9 @@ pub(crate) struct CookiePayload {
     pub(crate) user_id: Option<String>,
 }
 
+/// How many same-named session cookies of one request are tried.
+pub(crate) const MAX_COOKIE_CANDIDATES: usize = 3;
+
 /// Longest user id accepted by [`Session::set_user_id`].
 pub const MAX_USER_ID_LEN: usize = 256;
 
@@ -134,18 +137,12 @@ fn check_key(key: &str) -> Result<(), SessionError> {
 }
 
 impl Session {
-    pub(crate) fn new(
-        shared: Arc<Shared>,
-        candidates: Vec<String>,
-        client: ClientSnapshot,
-        remember_candidates: Vec<String>,
-    ) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, cookie_headers: Vec<http::HeaderValue>, client: ClientSnapshot) -> Self {
         let state = State {
-            candidates,
+            cookie_headers,
             loaded: None,
             load_failed: false,
             client,
-            remember_candidates,
             remember_cookie: None,
             binding_exempt: false,
         };
@@ -167,8 +164,15 @@ impl Session {
         let value = serde_json::to_value(value)?;
         self.with_loaded(|l| {
             l.removed.remove(key);
-            l.set.insert(key.to_owned(), value.clone());
-            l.data.insert(key.to_owned(), value);
+            if !l.set.contains(key) {
+                l.set.insert(key.to_owned());
+            }
+            match l.data.get_mut(key) {
+                Some(slot) => *slot = value,
+                None => {
+                    l.data.insert(key.to_owned(), value);
+                }
+            }
             Ok(())
         })
         .await
@@ -341,7 +345,7 @@ impl Session {
         let mut state = self.state.lock().await;
         if state.loaded.is_none() {
             let check = (!state.binding_exempt).then_some(&state.client);
-            match self.load(&state.candidates, check).await {
+            match self.load(&state.cookie_headers, check).await {
                 Ok(loaded) => state.loaded = Some(loaded),
                 Err(err) => {
                     state.load_failed = true;
@@ -360,10 +364,17 @@ impl Session {
     /// Anything invalid (tampered, expired, unknown id) means a new, empty
     /// session — never an error page, never an adopted id. A signed-in
     /// session is checked against `client` (session binding, unless exempt).
-    async fn load(&self, candidates: &[String], client: Option<&ClientSnapshot>) -> Result<Loaded, StoreError> {
+    async fn load(
+        &self,
+        cookie_headers: &[http::HeaderValue],
+        client: Option<&ClientSnapshot>,
+    ) -> Result<Loaded, StoreError> {
         let shared = &self.shared;
         let now = shared.clock.now();
-        let had_cookie = !candidates.is_empty();
+        // At most a few candidates: a request stuffed with many validly
+        // signed ids must not turn into many store reads.
+        let mut candidates = shared.attributes.find_in_values(cookie_headers).take(MAX_COOKIE_CANDIDATES).peekable();
+        let had_cookie = candidates.peek().is_some();
         let mut refused = false;
         for value in candidates {
             let decoded = match shared.codec.decode(&shared.attributes.name, value, now) {

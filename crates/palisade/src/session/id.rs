@@ -7,26 +7,35 @@ use zeroize::Zeroizing;
 /// live sessions and matches the hash that files it).
 pub(crate) const SESSION_ID_LEN: usize = 32;
 
-/// A session id. Never printed, zeroized on drop.
+/// A session id and the key its record is filed under. The id is never
+/// printed and is zeroized on drop; the key (a hash) is computed once.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct SessionId(Zeroizing<[u8; SESSION_ID_LEN]>);
+pub(crate) struct SessionId {
+    id: Zeroizing<[u8; SESSION_ID_LEN]>,
+    key: StoreKey,
+}
 
 impl SessionId {
     pub(crate) fn generate() -> Self {
-        Self(crate::random::bytes::<SESSION_ID_LEN>())
+        Self::new(crate::random::bytes::<SESSION_ID_LEN>())
     }
 
     pub(crate) fn from_slice(bytes: &[u8]) -> Option<Self> {
         let array: [u8; SESSION_ID_LEN] = bytes.try_into().ok()?;
-        Some(Self(Zeroizing::new(array)))
+        Some(Self::new(Zeroizing::new(array)))
+    }
+
+    fn new(id: Zeroizing<[u8; SESSION_ID_LEN]>) -> Self {
+        let key = StoreKey::from_session_id(id.as_slice());
+        Self { id, key }
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.0.as_slice()
+        self.id.as_slice()
     }
 
     pub(crate) fn store_key(&self) -> StoreKey {
-        StoreKey::from_session_id(self.as_bytes())
+        self.key
     }
 }
 

@@ -17,9 +17,6 @@ use std::time::Duration;
 use tower_layer::Layer;
 use tower_service::Service;
 
-/// How many same-named session cookies of one request are tried.
-const MAX_COOKIE_CANDIDATES: usize = 3;
-
 pub(crate) enum Backend {
     Cookie,
     Store(Arc<dyn Store>),
@@ -110,17 +107,9 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        // At most a few candidates: a request stuffed with many validly
-        // signed ids must not turn into many store reads.
-        let candidates: Vec<String> =
-            self.shared.attributes.find_in(req.headers()).take(MAX_COOKIE_CANDIDATES).map(str::to_owned).collect();
-        let remember: Vec<String> = match &self.shared.auth.remember {
-            Some(config) => {
-                config.attributes.find_in(req.headers()).take(MAX_COOKIE_CANDIDATES).map(str::to_owned).collect()
-            }
-            None => Vec::new(),
-        };
-        let session = Session::new(self.shared.clone(), candidates, ClientSnapshot::of(&req), remember);
+        // Kept as shared buffers and parsed only if the handler uses the session.
+        let cookie_headers: Vec<HeaderValue> = req.headers().get_all(http::header::COOKIE).iter().cloned().collect();
+        let session = Session::new(self.shared.clone(), cookie_headers, ClientSnapshot::of(&req));
         req.extensions_mut().insert(session.clone());
         // The clone that was made ready is the one we call (tower's rule).
         let clone = self.inner.clone();
@@ -219,8 +208,17 @@ fn cookie_max_age(shared: &Shared) -> Option<Duration> {
 }
 
 fn id_cookie(shared: &Shared, id: &SessionId, now: UnixTime) -> Result<CookieAction, SessionError> {
-    let value = shared.codec.encode(&shared.attributes.name, id.as_bytes(), now)?;
-    Ok(CookieAction::Set(shared.attributes.set_cookie(&value, cookie_max_age(shared))?))
+    session_cookie(shared, id.as_bytes(), now)
+}
+
+/// The session cookie carrying `payload`, encoded straight into the header.
+fn session_cookie(shared: &Shared, payload: &[u8], now: UnixTime) -> Result<CookieAction, SessionError> {
+    let name = &shared.attributes.name;
+    let value_len = shared.codec.encoded_len(payload.len());
+    let header = shared
+        .attributes
+        .set_cookie_with(value_len, cookie_max_age(shared), |out| shared.codec.encode_into(name, payload, now, out))?;
+    Ok(CookieAction::Set(header))
 }
 
 async fn save_to_store(
@@ -272,7 +270,10 @@ async fn save_to_store(
     }
     if loaded.is_modified() || expiry.touch_due(loaded.last_seen, now) {
         let change = Change {
-            set: std::mem::take(&mut loaded.set).into_iter().collect(),
+            set: std::mem::take(&mut loaded.set)
+                .into_iter()
+                .filter_map(|key| loaded.data.get(&key).map(|value| (key, value.clone())))
+                .collect(),
             remove: std::mem::take(&mut loaded.removed).into_iter().collect(),
             last_seen: now,
             expires_at: expiry.expires_at(loaded.created_at, now),
@@ -311,9 +312,9 @@ fn save_to_cookie(shared: &Shared, loaded: &mut Loaded, now: UnixTime) -> Result
         data: std::mem::take(&mut loaded.data),
         user_id: loaded.user_id.clone(),
     };
-    let json = serde_json::to_vec(&payload)?;
+    let mut json = Vec::with_capacity(128);
+    serde_json::to_writer(&mut json, &payload)?;
     // A session too large for a cookie is an error the handler's author must
     // see (500 and a log line), never a silently dropped cookie.
-    let value = shared.codec.encode(&shared.attributes.name, &json, now)?;
-    Ok(CookieAction::Set(shared.attributes.set_cookie(&value, cookie_max_age(shared))?))
+    session_cookie(shared, &json, now)
 }
