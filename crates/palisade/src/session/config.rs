@@ -247,7 +247,12 @@ impl SessionLayerBuilder {
             (Backend::Cookie, false) => CookieCodec::encrypted(&self.keys, Purpose::SessionEncryption),
         }
         .max_age(self.expiry.absolute);
+        let store_never_waits = match &self.backend {
+            Backend::Store(store) => store.never_waits(),
+            Backend::Cookie => true,
+        };
         Ok(SessionLayer::from_shared(Shared {
+            store_never_waits,
             backend: self.backend,
             codec,
             attributes: self.attributes,

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) expiry: Expiry,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) store_timeout: Duration,
+    /// The store never waits (`Store::never_waits`): its calls need no timer.
+    pub(crate) store_never_waits: bool,
     pub(crate) persistent_cookie: bool,
     /// Sign-in settings: binding policy, remember-me, login path.
     pub(crate) auth: crate::auth::AuthConfig,
@@ -40,6 +42,9 @@ pub(crate) struct Shared {
 impl Shared {
     /// Bounds a store call: a slow store gives a 503, not a hung request.
     pub(crate) async fn timed<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        if self.store_never_waits {
+            return call.await;
+        }
         tokio::time::timeout(self.store_timeout, call).await.unwrap_or(Err(StoreError::Timeout(self.store_timeout)))
     }
 }

@@ -85,6 +85,10 @@ fn bump(counter: &AtomicU64) {
 
 #[async_trait]
 impl<S: Store> Store for CountingStore<S> {
+    fn never_waits(&self) -> bool {
+        self.inner.never_waits()
+    }
+
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
         bump(&self.counters.load);
         self.inner.load(key, now).await

@@ -142,6 +142,11 @@ impl MemoryStoreBuilder {
 
 #[async_trait]
 impl Store for MemoryStore {
+    /// Every call is a few map operations under a lock held only for them.
+    fn never_waits(&self) -> bool {
+        true
+    }
+
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
         Ok(self.lock().live_mut(key, now).map(|r| r.clone()))
     }
@@ -159,7 +164,12 @@ impl Store for MemoryStore {
             return Ok(Applied::Missing);
         };
         for (k, v) in &change.set {
-            record.data.insert(k.clone(), v.clone());
+            match record.data.get_mut(k) {
+                Some(slot) => slot.clone_from(v),
+                None => {
+                    record.data.insert(k.clone(), v.clone());
+                }
+            }
         }
         for k in &change.remove {
             record.data.remove(k);
@@ -244,6 +254,29 @@ mod tests {
         // The newest (latest-expiring) sessions survive.
         assert!(store.load(&key(255), 0).await.unwrap().is_some());
         assert!(store.load(&key(0), 0).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn needs_no_timeout_and_a_counting_wrapper_says_so_too() {
+        assert!(MemoryStore::new().never_waits());
+        assert!(crate::store::CountingStore::new(MemoryStore::new()).never_waits());
+    }
+
+    #[tokio::test]
+    async fn apply_updates_an_existing_key_in_place_and_adds_new_ones() {
+        let store = MemoryStore::new();
+        store.create(&key(1), &record(1_000)).await.unwrap();
+        for n in [1, 2] {
+            let change = Change {
+                set: vec![("n".into(), n.into()), (format!("k{n}"), true.into())],
+                remove: vec![],
+                last_seen: 10,
+                expires_at: 1_000,
+            };
+            assert_eq!(store.apply(&key(1), &change, 0).await.unwrap(), Applied::Done);
+        }
+        let data = store.load(&key(1), 0).await.unwrap().unwrap().data;
+        assert_eq!(serde_json::Value::Object(data), serde_json::json!({"n": 2, "k1": true, "k2": true}));
     }
 
     #[tokio::test]

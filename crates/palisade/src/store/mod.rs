@@ -195,4 +195,13 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_all_except(&self, user_id: &str, current: &StoreKey) -> Result<u64, StoreError> {
         self.revoke_user(user_id, Some(current)).await
     }
+
+    /// True for a store whose calls finish without waiting on I/O or on
+    /// another process (process memory). The session layer bounds every
+    /// call of other stores with its timeout, so that a hung database gives
+    /// a 503 instead of a hung request; a call that cannot wait needs no
+    /// timer. The default, `false`, is always safe.
+    fn never_waits(&self) -> bool {
+        false
+    }
 }
