@@ -11,8 +11,10 @@
 //! - `layer/*`: one request through a whole router in-process (no TCP), per
 //!   system, so the session machinery's own cost shows without loopback.
 //!
-//! CSRF mask/unmask/verify are crate-private in `palisade::csrf`; they are
-//! not benchmarked here yet.
+//! - `csrf/{mask,unmask,verify,verify_wrong}`: the synchronizer token, through
+//!   `palisade::bench_internals` (the layer's own code, reachable only with
+//!   the `bench-internals` feature);
+//! - `csp_nonce/generate`: a nonce, as made for every response.
 //!
 //! `cargo bench --bench hot_paths [-- FILTER]`.
 
@@ -83,6 +85,18 @@ fn session_id(c: &mut Criterion) {
     c.bench_function("session_id/reject_tampered", |b| {
         b.iter(|| codec.decode(DEFAULT_COOKIE_NAME, black_box(&tampered), NOW + 5).is_err())
     });
+}
+
+fn csrf_and_nonce(c: &mut Criterion) {
+    use palisade::bench_internals::{csp_nonce, csrf_unmask, CsrfSecret};
+    let secret = CsrfSecret::generate();
+    let token = secret.mask();
+    let other = CsrfSecret::generate().mask();
+    c.bench_function("csrf/mask", |b| b.iter(|| black_box(&secret).mask()));
+    c.bench_function("csrf/unmask", |b| b.iter(|| csrf_unmask(black_box(&token))));
+    c.bench_function("csrf/verify", |b| b.iter(|| black_box(&secret).verifies(black_box(&token))));
+    c.bench_function("csrf/verify_wrong", |b| b.iter(|| black_box(&secret).verifies(black_box(&other))));
+    c.bench_function("csp_nonce/generate", |b| b.iter(csp_nonce));
 }
 
 fn redirect(c: &mut Criterion) {
@@ -171,5 +185,5 @@ async fn login_cookie(app: &axum::Router) -> Option<String> {
     Some(set_cookie.split(';').next()?.to_owned())
 }
 
-criterion_group!(benches, cookie_codec, session_id, redirect, security_headers, layer);
+criterion_group!(benches, cookie_codec, session_id, csrf_and_nonce, redirect, security_headers, layer);
 criterion_main!(benches);

@@ -41,6 +41,9 @@
 
 pub mod attachment;
 pub mod auth;
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_internals;
 pub mod binding;
 pub mod client;
 pub mod clock;

@@ -64,7 +64,7 @@ mod origin;
 mod state;
 #[cfg(feature = "minijinja")]
 mod template;
-mod token;
+pub(crate) mod token;
 
 pub use config::{Checks, CsrfConfigError, CsrfLayerBuilder, DEFAULT_MAX_BODY_BYTES, MAX_BODY_LIMIT};
 pub use double_submit::DOUBLE_SUBMIT_COOKIE;
