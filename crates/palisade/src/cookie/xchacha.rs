@@ -64,8 +64,10 @@ pub(crate) fn seal(
 
 /// Verifies the tag at the end of `in_out` (in constant time, inside
 /// `ring`) and decrypts in place; returns the length of the plaintext,
-/// which is at the start of `in_out`. Nothing is decrypted into `in_out`
-/// unless the tag verifies.
+/// which is at the start of `in_out`. On failure `in_out` holds no usable
+/// plaintext (ring decrypts while authenticating and zeroes the output when
+/// the tag is wrong) and the caller must discard it, as the codec does:
+/// unauthenticated plaintext is never acted on.
 pub(crate) fn open(key: &[u8; 32], nonce: &[u8; NONCE_LEN], aad: &[u8], in_out: &mut [u8]) -> Result<usize, AeadError> {
     let (cipher, nonce) = message_key(key, nonce)?;
     let plain = cipher.open_in_place(nonce, Aad::from(aad), in_out).map_err(|_| AeadError)?;
