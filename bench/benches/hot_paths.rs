@@ -159,7 +159,7 @@ fn layer(c: &mut Criterion) {
         for system in systems {
             let (app, cookie) = runtime.block_on(async {
                 let app = apps::build(system, &Options::default()).await.expect("builds");
-                let cookie = login_cookie(&app).await;
+                let cookie = apps::login_cookie(&app).await;
                 (app, cookie)
             });
             group.bench_function(system.name(), |b| {
@@ -175,14 +175,6 @@ fn layer(c: &mut Criterion) {
         }
         group.finish();
     }
-}
-
-/// The `name=value` of the cookie `/login` sets, if any.
-async fn login_cookie(app: &axum::Router) -> Option<String> {
-    let request = Request::get("/login").body(Body::empty()).expect("request");
-    let response = app.clone().oneshot(request).await.expect("infallible");
-    let set_cookie = response.headers().get(header::SET_COOKIE)?.to_str().ok()?;
-    Some(set_cookie.split(';').next()?.to_owned())
 }
 
 criterion_group!(benches, cookie_codec, session_id, csrf_and_nonce, redirect, security_headers, layer);

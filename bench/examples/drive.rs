@@ -46,14 +46,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let app = apps::build(system, &Options::default()).await.expect("system builds");
-        let login = Request::get("/login").body(Body::empty()).expect("request");
-        let response = app.clone().oneshot(login).await.expect("infallible");
-        let cookie = response
-            .headers()
-            .get(header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned);
+        let cookie = apps::login_cookie(&app).await;
         let request = |cookie: &Option<String>| {
             let mut request = Request::get(route.as_str());
             if let Some(cookie) = cookie {
@@ -73,8 +66,8 @@ fn main() {
             assert!(response.status().is_success(), "{}", response.status());
             // A cookie session's value changes on every write: follow it,
             // as a browser would.
-            if let Some(set) = response.headers().get(header::SET_COOKIE).and_then(|v| v.to_str().ok()) {
-                cookie = set.split(';').next().map(str::to_owned);
+            if let Some(pair) = apps::cookie_pair(&response) {
+                cookie = Some(pair);
             }
             drop(response);
         }

@@ -109,3 +109,19 @@ pub async fn build(system: System, options: &Options) -> Result<Router, BoxError
     // Merged after the session layer was applied: `/stats` never touches it.
     Ok(routes.route("/stats", stats_route))
 }
+
+/// The `name=value` part of a response's `Set-Cookie`, as a browser would
+/// send it back; `None` when the response sets no cookie.
+pub fn cookie_pair<B>(response: &http::Response<B>) -> Option<String> {
+    let set_cookie = response.headers().get(http::header::SET_COOKIE)?.to_str().ok()?;
+    Some(set_cookie.split(';').next()?.to_owned())
+}
+
+/// The session cookie `/login` gives (in-process, no TCP), if the system
+/// sets one.
+pub async fn login_cookie(app: &Router) -> Option<String> {
+    use tower::ServiceExt;
+    let request = http::Request::get("/login").body(axum::body::Body::empty()).expect("a valid request");
+    let response = app.clone().oneshot(request).await.expect("axum routers are infallible");
+    cookie_pair(&response)
+}

@@ -25,6 +25,12 @@ impl SameSite {
     }
 }
 
+/// How many same-named cookies of one request are looked at. Browsers send
+/// more than one only when cookies of the same name were set for different
+/// paths or domains; a request stuffed with many validly signed values must
+/// not turn into as many decryptions or store reads.
+pub const MAX_COOKIE_CANDIDATES: usize = 3;
+
 /// A cookie configuration that cannot be used safely.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -162,8 +168,8 @@ impl CookieAttributes {
         self.set_cookie("", Some(Duration::ZERO)).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
     }
 
-    /// The values of every cookie called `self.name` in a request's
-    /// `Cookie` headers, in order.
+    /// The values of the cookies called `self.name` in a request's `Cookie`
+    /// headers, in order, at most [`MAX_COOKIE_CANDIDATES`] of them.
     pub fn find_in<'a>(&'a self, headers: &'a http::HeaderMap) -> impl Iterator<Item = &'a str> + 'a {
         self.find_in_values(headers.get_all(http::header::COOKIE).iter())
     }
@@ -173,10 +179,15 @@ impl CookieAttributes {
         &'a self,
         cookie_headers: impl IntoIterator<Item = &'a HeaderValue> + 'a,
     ) -> impl Iterator<Item = &'a str> + 'a {
-        cookie_headers.into_iter().filter_map(|h| h.to_str().ok()).flat_map(|h| h.split(';')).filter_map(move |pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name.trim() == self.name).then(|| value.trim().trim_matches('"'))
-        })
+        cookie_headers
+            .into_iter()
+            .filter_map(|h| h.to_str().ok())
+            .flat_map(|h| h.split(';'))
+            .filter_map(move |pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name.trim() == self.name).then(|| value.trim().trim_matches('"'))
+            })
+            .take(MAX_COOKIE_CANDIDATES)
     }
 }
 
@@ -253,6 +264,14 @@ mod tests {
         let attrs = CookieAttributes::new("__Host-session");
         let big = "a".repeat(MAX_COOKIE_BYTES);
         assert_eq!(attrs.set_cookie(&big, None), Err(CookieError::TooLarge));
+    }
+
+    #[test]
+    fn looks_at_no_more_than_a_few_cookies_of_its_name() {
+        let attrs = CookieAttributes::new("c");
+        let mut headers = http::HeaderMap::new();
+        headers.append(http::header::COOKIE, "c=1; c=2; c=3; c=4; c=5".parse().unwrap());
+        assert_eq!(attrs.find_in(&headers).collect::<Vec<_>>(), ["1", "2", "3"]);
     }
 
     #[test]

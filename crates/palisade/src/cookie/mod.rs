@@ -26,5 +26,5 @@ mod attributes;
 mod codec;
 mod xchacha;
 
-pub use attributes::{CookieAttributes, CookieConfigError, SameSite};
+pub use attributes::{CookieAttributes, CookieConfigError, SameSite, MAX_COOKIE_CANDIDATES};
 pub use codec::{CookieCodec, CookieError, Decoded, Protection, MAX_COOKIE_BYTES};

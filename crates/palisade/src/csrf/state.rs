@@ -11,9 +11,6 @@ use http::{HeaderMap, HeaderValue};
 use std::sync::{Arc, Mutex, MutexGuard};
 use zeroize::Zeroizing;
 
-/// How many same-named double-submit cookies of one request are tried.
-const MAX_COOKIE_CANDIDATES: usize = 3;
-
 /// The token value this request masks when it renders a token.
 enum Value {
     Secret(Secret),
@@ -44,9 +41,7 @@ pub(crate) struct RequestCsrf {
 impl RequestCsrf {
     pub(crate) fn new(shared: Arc<Shared>, session: Option<Session>, headers: &HeaderMap) -> Self {
         let cookies = match shared.kind {
-            TokenKind::DoubleSubmit(_) => {
-                double_submit::attributes().find_in(headers).take(MAX_COOKIE_CANDIDATES).map(str::to_owned).collect()
-            }
+            TokenKind::DoubleSubmit(_) => double_submit::attributes().find_in(headers).map(str::to_owned).collect(),
             TokenKind::Session => Vec::new(),
         };
         Self { shared, session, cookies, slot: Mutex::new(Slot::default()) }

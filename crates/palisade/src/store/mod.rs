@@ -141,6 +141,19 @@ pub enum Applied {
     Missing,
 }
 
+impl Applied {
+    /// The outcome of a conditional SQL write: no row touched means the
+    /// record was gone.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn from_rows_affected(rows: u64) -> Self {
+        if rows == 0 {
+            Applied::Missing
+        } else {
+            Applied::Done
+        }
+    }
+}
+
 /// A session backend. Implementations must make each method a single round
 /// trip (one statement, one pipeline or one script) and must be safe to call
 /// concurrently for the same key.

@@ -360,7 +360,7 @@ impl Store for PostgresStore {
         };
         let result =
             query.bind(key.as_bytes().as_slice()).bind(now).execute(self.pool()).await.map_err(|e| self.error(e))?;
-        Ok(if result.rows_affected() == 0 { Applied::Missing } else { Applied::Done })
+        Ok(Applied::from_rows_affected(result.rows_affected()))
     }
 
     async fn rotate(
@@ -372,7 +372,7 @@ impl Store for PostgresStore {
     ) -> Result<Applied, StoreError> {
         let query = sqlx::query(ROTATE_SQL).bind(old.as_bytes().as_slice()).bind(now).bind(new.as_bytes().as_slice());
         let result = bind_record(query, record)?.execute(self.pool()).await.map_err(|e| self.error(e))?;
-        Ok(if result.rows_affected() == 0 { Applied::Missing } else { Applied::Done })
+        Ok(Applied::from_rows_affected(result.rows_affected()))
     }
 
     async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {

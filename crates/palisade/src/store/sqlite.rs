@@ -288,7 +288,7 @@ impl Store for SqliteStore {
                 .await
         };
         let result = result.map_err(apply_error)?;
-        Ok(if result.rows_affected() == 0 { Applied::Missing } else { Applied::Done })
+        Ok(Applied::from_rows_affected(result.rows_affected()))
     }
 
     /// One `BEGIN IMMEDIATE` transaction: delete the live old row, then insert
