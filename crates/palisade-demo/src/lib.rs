@@ -166,7 +166,7 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
     let app = routes::router(state)
         // Inside the session layer: the CSRF secret lives in the session.
         // Cross-origin requests are refused before the session is read.
-        .layer(middleware::csrf(config.addr)?)
+        .layer(middleware::csrf()?)
         .layer(sessions)
         // Added after the CSRF and session layers, so neither wraps it:
         // browsers post reports without a token, and they need no session.

@@ -6,7 +6,6 @@ use axum::http::HeaderValue;
 use palisade::csrf::{CsrfConfigError, CsrfLayer};
 use palisade::headers::{ContentSecurityPolicy, HeadersConfigError, SecurityHeadersLayer};
 use palisade::https::{HttpsRedirectError, HttpsRedirectLayer};
-use std::net::SocketAddr;
 
 /// Where browsers post CSP violation reports.
 pub(crate) const CSP_REPORT_PATH: &str = "/csp-report";
@@ -30,18 +29,18 @@ pub(crate) fn https_redirect(config: &DemoConfig) -> Result<HttpsRedirectLayer, 
 }
 
 /// The CSRF layer, with Palisade's defaults: the origin check, then a masked
-/// token from the session on every state-changing request (every form
-/// carries `{{ csrf_field() }}`, script sends `X-CSRF-Token`). This also
-/// stops login CSRF, which `SameSite` cannot (the attacker's login form
-/// needs no cookie).
+/// token (from the session once signed in, from a signed cookie before) on
+/// every state-changing request (every form carries `{{ csrf_field() }}`,
+/// script sends `X-CSRF-Token`). This also stops login CSRF, which
+/// `SameSite` cannot (the attacker's login form needs no cookie). A
+/// same-origin `POST /logout` works without a live session, so a tab left
+/// open past the idle timeout still logs out.
 ///
-/// On a loopback address the demo is served over plain HTTP, so that is its
-/// origin's scheme; anywhere else it is meant to sit behind a TLS proxy, and
-/// the browser's origin is `https`.
-pub(crate) fn csrf(addr: SocketAddr) -> Result<CsrfLayer, CsrfConfigError> {
-    let builder = CsrfLayer::builder();
-    let builder = if addr.ip().is_loopback() { builder.served_over_plain_http() } else { builder };
-    builder.build()
+/// The app's own scheme comes from the `TrustedProxyLayer` outside
+/// (`RequestScheme`: the connection's, or a trusted proxy's
+/// `X-Forwarded-Proto`), not from a guess at the listen address.
+pub(crate) fn csrf() -> Result<CsrfLayer, CsrfConfigError> {
+    CsrfLayer::builder().logout_path("/logout").build()
 }
 
 #[cfg(test)]
@@ -57,8 +56,7 @@ mod tests {
     }
 
     #[test]
-    fn csrf_layer_builds_for_loopback_and_public_addresses() {
-        csrf("127.0.0.1:3000".parse().unwrap()).unwrap();
-        csrf("0.0.0.0:3000".parse().unwrap()).unwrap();
+    fn csrf_layer_builds() {
+        csrf().unwrap();
     }
 }

@@ -113,7 +113,9 @@ impl AppState {
         // `csp_nonce()` for the page's own scripts (and the SRI tags).
         let ctx = context! { ..ctx, ..csrf.template_functions(), ..nonce.template_functions() };
         let html = self.templates.render(name, ctx).map_err(AppError::Template)?;
-        Ok((status, Html(html)).into_response())
+        // Per-user pages: not even the browser's cache keeps them (the back
+        // button after logout on a shared computer shows nothing).
+        Ok((status, [(CACHE_CONTROL, "no-store")], Html(html)).into_response())
     }
 
     /// A register or login form, re-filled with the typed username (never
@@ -185,12 +187,9 @@ async fn current_user(state: &AppState, user: Option<&CurrentUser>) -> Result<Op
 /// Logs `user` in with `palisade::auth::login`: a new session id (stops
 /// session fixation) and CSRF secret, fresh, bound to this browser, in the
 /// store's user index ("your devices"), and a remember-me token when asked.
-/// Another user's session is ended first (with their remember-me token),
-/// so nothing of theirs carries over.
+/// The library flushes another user's session first, so nothing of theirs
+/// (this app's `user_id` and `username`) carries over.
 async fn log_in(session: &Session, user: &User, remember: bool) -> Result<(), AppError> {
-    if session.get::<i64>(USER_ID).await?.is_some_and(|id| id != user.id) {
-        auth::logout(session).await?;
-    }
     auth::login(session, &user.id.to_string(), LoginOptions::new().remember(remember)).await?;
     session.insert(USER_ID, user.id).await?;
     session.insert(USERNAME, &user.username).await?;

@@ -28,9 +28,15 @@
 //! * absolute paths on this site: `/account`, `/a/b?x=1#frag`,
 //!   `/view/?next=http://evil.example` (the query and fragment may contain anything
 //!   printable, they cannot change the host);
-//! * path-relative references such as `account` or `view/`, and query- or
-//!   fragment-only references such as `?page=2` (like Django). A browser resolves
-//!   them against the current URL, so they stay on the current origin;
+//! * only with [`RedirectPolicy::allow_path_relative`] (Django's behaviour):
+//!   path-relative references such as `account` or `view/`, and query- or
+//!   fragment-only references such as `?page=2`. A browser resolves them against
+//!   the current URL, so they stay on the current origin *when used as they are*.
+//!   They are refused by default, as Rails 8.1 does
+//!   (`action_on_path_relative_redirect = :raise`): a real `next` is always an
+//!   absolute path (`/…`), and a path-relative one (`@evil.example`,
+//!   `%2F%2Fevil.example`) becomes another host the moment some code glues it to
+//!   a scheme and host, or decodes it once more;
 //! * `http(s)://host/…` and `//host/…` only when `host` was listed with
 //!   [`RedirectPolicy::allow_host`] (and, with [`RedirectPolicy::require_https`],
 //!   only `https://host/…`).
@@ -56,6 +62,8 @@ pub struct RedirectPolicy {
     allowed_hosts: Vec<String>,
     /// Absolute URLs must use `https`.
     require_https: bool,
+    /// Path-relative, query-only and fragment-only targets are accepted.
+    allow_path_relative: bool,
 }
 
 impl Default for RedirectPolicy {
@@ -66,12 +74,25 @@ impl Default for RedirectPolicy {
 }
 
 impl RedirectPolicy {
-    /// Only paths on this site (`/account`, `account`, `?page=2`); no absolute URL,
-    /// no scheme-relative `//host` URL.
+    /// Only absolute paths on this site (`/account`, `/a?b=1`); no absolute URL,
+    /// no scheme-relative `//host` URL, no path-relative `account` or `?page=2`.
     ///
     /// Secure default: an attacker-supplied `next` cannot leave the site.
     pub fn same_origin() -> Self {
-        Self { allowed_hosts: Vec::new(), require_https: false }
+        Self { allowed_hosts: Vec::new(), require_https: false, allow_path_relative: false }
+    }
+
+    /// Also accept path-relative (`account`, `view/`), query-only (`?page=2`) and
+    /// fragment-only (`#top`) targets, as Django's `url_has_allowed_host_and_scheme`
+    /// does (default off, as Rails 8.1 raises on them).
+    ///
+    /// They are safe only when the value goes into `Location` unchanged: glued to
+    /// a scheme and host, `@evil.example` becomes `https://your.site@evil.example`
+    /// (host `evil.example`), and `%2F%2Fevil.example` becomes `//evil.example`
+    /// once something decodes it again.
+    pub fn allow_path_relative(mut self, yes: bool) -> Self {
+        self.allow_path_relative = yes;
+        self
     }
 
     /// Also allow absolute (`https://host/…`) and scheme-relative (`//host/…`)
@@ -178,8 +199,10 @@ impl RedirectPolicy {
         match bytes.iter().position(|&b| matches!(b, b':' | b'/' | b'\\' | b'?' | b'#')) {
             Some(colon) if bytes[colon] == b':' => self.check_absolute(&bytes[..colon], &bytes[colon + 1..]),
             // `account`, `view/?x=1`, `?page=2`, `#top`, `@evil.example`: relative to
-            // the current URL, so on the current origin.
-            _ => Ok(()),
+            // the current URL, so on the current origin as they are, but a host
+            // once glued to one (see `allow_path_relative`).
+            _ if self.allow_path_relative => Ok(()),
+            _ => Err(Rejection::PathRelative),
         }
     }
 
@@ -255,6 +278,7 @@ enum Rejection {
     EmptyAuthority,
     BackslashInAuthority,
     HostNotAllowed,
+    PathRelative,
 }
 
 impl Rejection {
@@ -271,6 +295,7 @@ impl Rejection {
             Self::EmptyAuthority => "empty host",
             Self::BackslashInAuthority => "backslash in host",
             Self::HostNotAllowed => "host not allowed",
+            Self::PathRelative => "path-relative (not starting with /)",
         }
     }
 }
@@ -322,25 +347,36 @@ mod tests {
         assert!(same_origin().is_allowed(r"/path?q=\\evil.example"));
     }
 
-    #[test]
-    fn accepts_path_relative_target() {
-        assert!(same_origin().is_allowed("account"));
-        assert!(same_origin().is_allowed("view/"));
+    fn django() -> RedirectPolicy {
+        same_origin().allow_path_relative(true)
     }
 
     #[test]
-    fn accepts_colon_after_first_path_segment() {
-        assert!(same_origin().is_allowed("path/http:2222222222"));
+    fn refuses_path_relative_targets_by_default() {
+        for target in ["account", "view/", "@evil.example", "%2F%2Fevil.example", "?page=2", "#top", "path/http:22"] {
+            assert_eq!(reason(&same_origin(), target), Some(Rejection::PathRelative), "{target}");
+        }
     }
 
     #[test]
-    fn accepts_query_only_target() {
-        assert!(same_origin().is_allowed("?page=2"));
+    fn accepts_path_relative_target_when_asked() {
+        assert!(django().is_allowed("account"));
+        assert!(django().is_allowed("view/"));
     }
 
     #[test]
-    fn accepts_fragment_only_target() {
-        assert!(same_origin().is_allowed("#top"));
+    fn accepts_colon_after_first_path_segment_when_path_relative_is_on() {
+        assert!(django().is_allowed("path/http:2222222222"));
+    }
+
+    #[test]
+    fn accepts_query_only_target_when_path_relative_is_on() {
+        assert!(django().is_allowed("?page=2"));
+    }
+
+    #[test]
+    fn accepts_fragment_only_target_when_path_relative_is_on() {
+        assert!(django().is_allowed("#top"));
     }
 
     #[test]
@@ -555,7 +591,7 @@ mod tests {
 
     #[test]
     fn require_https_still_accepts_paths() {
-        let policy = same_origin().require_https(true);
+        let policy = django().require_https(true);
         assert!(policy.is_allowed("/account"));
         assert!(policy.is_allowed("account"));
     }

@@ -25,8 +25,12 @@
 //!   the user (namespaced, so the store's user index lists a user's tokens
 //!   apart from their sessions), the hash of the previous validator and when
 //!   it was replaced;
-//! - record **B**, filed under a hash of selector + SHA-256(validator): its
-//!   existence means "this validator is current".
+//! - record **B**, filed under a hash of A's key + SHA-256(validator): its
+//!   existence means "this validator is current". A keeps that hash too
+//!   (`cur`), so B is found, and deleted, whenever A is: at logout, at a
+//!   revocation and when a binding mismatch destroys the session. B records
+//!   are also in the user index under a name of their own, so "revoke
+//!   everything of this user" takes them with the A records.
 //!
 //! A store dump holds no validator (only hashes) and no selector (only a
 //! hash of it), so it yields no usable cookie.
@@ -45,9 +49,21 @@
 //! Security's persistent-token design takes that for theft and logs the
 //! user out. Palisade accepts the **previous** validator for
 //! [a grace period](DEFAULT_GRACE) after its rotation: those requests are
-//! signed in (each with its own session) without rotating again and without
-//! a cookie of their own — the winner's response carries the new one. A
-//! stale validator older than that is still treated as theft.
+//! signed in (each with its own session) without rotating again. A stale
+//! validator older than that is still treated as theft.
+//!
+//! # A lost response
+//! The response that carried the rotated cookie can be lost (an aborted
+//! navigation, a proxy timeout, a 503 after the rotation). The browser then
+//! still holds the previous validator; if nothing re-sent the new one, its
+//! next use after the grace period would look like theft and sign the user
+//! out everywhere. So each next validator is **derived** from the one before
+//! (HMAC-SHA256 under the remember-me key, domain-separated), and a request
+//! in the grace period sends the browser the current validator again. Only
+//! the holder of a validator within its grace period (the browser, or a
+//! thief who copied it in that minute, who is signed in anyway) can compute
+//! its successor; the store holds hashes only, so a dump still yields
+//! nothing, and the first validator of each token comes from the OS CSPRNG.
 //!
 //! The token lives [`max_age`](RememberMe::max_age) from the password entry
 //! that issued it; using it does not extend it, so a stolen copy is not
@@ -56,10 +72,12 @@
 use crate::auth::{reserved, AuthError};
 use crate::binding::UserAgentSummary;
 use crate::cookie::{CookieAttributes, CookieCodec, SameSite};
+use crate::keys::SubKey;
 use crate::session::{PendingCookie, Session};
-use crate::store::{Applied, Change, Data, Record, SessionInfo, StoreKey, UnixTime};
+use crate::store::{Applied, Change, Data, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
@@ -140,6 +158,11 @@ pub(crate) fn namespaced(user: &str) -> String {
     format!("\u{1}remember\u{1}{user}")
 }
 
+/// The user index name of `user`'s current validators (B records).
+fn validators_of(user: &str) -> String {
+    format!("\u{1}remember-validator\u{1}{user}")
+}
+
 fn user_of(namespaced_user: &str) -> Option<&str> {
     namespaced_user.strip_prefix("\u{1}remember\u{1}").filter(|u| !u.is_empty())
 }
@@ -148,6 +171,8 @@ fn user_of(namespaced_user: &str) -> Option<&str> {
 const LABEL: &str = "label";
 const PREVIOUS: &str = "prev";
 const ROTATED_AT: &str = "rotated_at";
+/// SHA-256 of the current validator (base64url): where B is.
+const CURRENT: &str = "cur";
 
 const TOKEN_PART: usize = 32;
 
@@ -168,9 +193,16 @@ impl Token {
         Self { selector: crate::random::bytes(), validator: crate::random::bytes() }
     }
 
-    /// Same selector, new validator (rotation).
-    fn rotated(&self) -> Self {
-        Self { selector: self.selector.clone(), validator: crate::random::bytes() }
+    /// Same selector, the next validator: HMAC-SHA256 of this one under
+    /// the remember-me key (see "A lost response" in the module docs).
+    fn rotated(&self, key: &SubKey) -> Self {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"palisade/v1/remember-next-validator\0");
+        mac.update(self.selector.as_slice());
+        mac.update(self.validator.as_slice());
+        let next: [u8; TOKEN_PART] = mac.finalize().into_bytes().into();
+        Self { selector: self.selector.clone(), validator: Zeroizing::new(next) }
     }
 
     fn from_payload(payload: &[u8]) -> Option<Self> {
@@ -201,11 +233,22 @@ impl Token {
 
     /// Where record B of this validator lives.
     fn b_key(&self) -> StoreKey {
-        let mut input = Zeroizing::new(b"palisade.remember.validator:".to_vec());
-        input.extend_from_slice(self.selector.as_slice());
-        input.extend_from_slice(&self.validator_hash());
-        StoreKey::from_session_id(&input)
+        b_key(&self.a_key(), &self.validator_hash())
     }
+}
+
+/// Where record B of the validator hashing to `validator_hash` lives.
+fn b_key(a_key: &StoreKey, validator_hash: &[u8; 32]) -> StoreKey {
+    let mut input = b"palisade.remember.validator:".to_vec();
+    input.extend_from_slice(a_key.as_bytes());
+    input.extend_from_slice(validator_hash);
+    StoreKey::from_session_id(&input)
+}
+
+/// B's key as record A names it (its `cur`), when A says.
+fn current_b_key(a_key: &StoreKey, a: &Data) -> Option<StoreKey> {
+    let hash = a.get(CURRENT)?.as_str().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())?;
+    Some(b_key(a_key, &hash.try_into().ok()?))
 }
 
 fn secs(d: Duration) -> i64 {
@@ -223,6 +266,7 @@ pub(crate) async fn issue(session: &Session, user: &str) -> Result<StoreKey, Aut
     let label = client.user_agent_string().map(|ua| UserAgentSummary::parse(&ua).to_string());
     let mut data = Data::new();
     data.insert(LABEL.into(), label.unwrap_or_else(|| "Unknown browser".into()).into());
+    data.insert(CURRENT.into(), URL_SAFE_NO_PAD.encode(token.validator_hash()).into());
     let a = Record {
         data,
         created_at: now,
@@ -234,15 +278,22 @@ pub(crate) async fn issue(session: &Session, user: &str) -> Result<StoreKey, Aut
         user_agent: client.user_agent_string(),
     };
     // B first: if A's write fails, a lone B is worthless (A is looked up first).
-    session.timed(store.create(&token.b_key(), &validity(now, expires_at))).await?;
+    session.timed(store.create(&token.b_key(), &validity(user, now, expires_at))).await?;
     session.timed(store.create(&token.a_key(), &a)).await?;
     set_cookie(session, &token, now, expires_at).await?;
     Ok(token.a_key())
 }
 
-/// Record B: nothing but its existence and expiry.
-fn validity(now: UnixTime, expires_at: UnixTime) -> Record {
-    Record { created_at: now, last_seen: now, expires_at, deadline: expires_at, ..Record::default() }
+/// Record B: its existence, its expiry, and whose it is (for revoke-all).
+fn validity(user: &str, now: UnixTime, expires_at: UnixTime) -> Record {
+    Record {
+        created_at: now,
+        last_seen: now,
+        expires_at,
+        deadline: expires_at,
+        user_id: Some(validators_of(user)),
+        ..Record::default()
+    }
 }
 
 async fn set_cookie(session: &Session, token: &Token, now: UnixTime, expires_at: UnixTime) -> Result<(), AuthError> {
@@ -292,12 +343,17 @@ pub(crate) async fn use_cookie(session: &Session) -> Result<Used, AuthError> {
         return Ok(Used::Nothing);
     };
     let hash = token.validator_hash();
+    let rotation_key = session.remember_keys().primary();
     if session.timed(store.load(&token.b_key(), now)).await?.is_some() {
-        let next = token.rotated();
+        let next = token.rotated(rotation_key);
         // A first, then B: a request that finds B gone (it lost the race)
         // and reads A again is then sure to see this rotation.
         let change = Change {
-            set: vec![(PREVIOUS.into(), URL_SAFE_NO_PAD.encode(hash).into()), (ROTATED_AT.into(), now.into())],
+            set: vec![
+                (PREVIOUS.into(), URL_SAFE_NO_PAD.encode(hash).into()),
+                (ROTATED_AT.into(), now.into()),
+                (CURRENT.into(), URL_SAFE_NO_PAD.encode(next.validator_hash()).into()),
+            ],
             remove: Vec::new(),
             last_seen: now,
             expires_at: a.expires_at,
@@ -306,7 +362,7 @@ pub(crate) async fn use_cookie(session: &Session) -> Result<Used, AuthError> {
             session.set_remember_cookie(PendingCookie::Remove).await;
             return Ok(Used::Nothing); // revoked meanwhile
         }
-        let b = validity(now, a.expires_at);
+        let b = validity(&user, now, a.expires_at);
         if session.timed(store.rotate(&token.b_key(), &next.b_key(), &b, now)).await? == Applied::Done {
             set_cookie(session, &next, now, a.expires_at).await?;
             tracing::debug!(token = ?a_key, "remember-me token used and rotated");
@@ -320,8 +376,15 @@ pub(crate) async fn use_cookie(session: &Session) -> Result<Used, AuthError> {
         return Ok(Used::Nothing);
     };
     if within_grace(&a.data, &hash, now, config.grace) {
-        // A parallel request of the same browser: signed in, and the
-        // winner's response carries the new cookie.
+        // A parallel request of the same browser, or the retry after a lost
+        // response: signed in, and sent the current validator again, so a
+        // lost rotation never turns into a theft alarm later. (Its successor
+        // is derived; if the key changed in between, the winner's response
+        // is the only one with the cookie.)
+        let next = token.rotated(rotation_key);
+        if current_b_key(&a_key, &a.data) == Some(next.b_key()) {
+            set_cookie(session, &next, now, a.expires_at).await?;
+        }
         tracing::debug!(token = ?a_key, "remember-me token used within the grace period of its rotation");
         return Ok(Used::SignIn { user, token: a_key });
     }
@@ -331,8 +394,9 @@ pub(crate) async fn use_cookie(session: &Session) -> Result<Used, AuthError> {
         "remember-me cookie replayed with a stale validator: possible cookie theft; \
          revoking every session and remember-me token of the user"
     );
-    let sessions = session.timed(store.revoke_all(&user)).await?;
-    let tokens = session.timed(store.revoke_all(&namespaced(&user))).await?;
+    let sessions = session.timed(store.revoke_user(&user, None)).await?;
+    let tokens = session.timed(store.revoke_user(&namespaced(&user), None)).await?;
+    session.timed(store.revoke_user(&validators_of(&user), None)).await?;
     tracing::warn!(sessions, tokens, "revoked after remember-me theft detection");
     session.set_remember_cookie(PendingCookie::Remove).await;
     Ok(Used::Nothing)
@@ -363,15 +427,30 @@ pub(crate) async fn forget_presented(session: &Session) -> Result<(), AuthError>
     if candidates.is_empty() {
         return Ok(());
     }
-    let store = session.store()?;
     let now = session.now();
     for value in &candidates {
         if let Some(token) = decode(config, codec, value, now) {
-            session.timed(store.delete(&token.a_key())).await?;
+            revoke_token(session, &token.a_key()).await?;
         }
     }
     session.set_remember_cookie(PendingCookie::Remove).await;
     Ok(())
+}
+
+/// Deletes one token: record A and its current validator's record B.
+pub(crate) async fn revoke_token(session: &Session, a_key: &StoreKey) -> Result<(), AuthError> {
+    let store = session.store()?;
+    Ok(revoke_token_in(session, store.as_ref(), a_key).await?)
+}
+
+/// [`revoke_token`] with the store at hand (while the session is loading).
+pub(crate) async fn revoke_token_in(session: &Session, store: &dyn Store, a_key: &StoreKey) -> Result<(), StoreError> {
+    if let Some(a) = session.timed(store.load(a_key, session.now())).await? {
+        if let Some(b) = current_b_key(a_key, &a.data) {
+            session.timed(store.delete(&b)).await?;
+        }
+    }
+    session.timed(store.delete(a_key)).await
 }
 
 /// The signed-in user's remember-me tokens ("remembered browsers"), oldest
@@ -392,14 +471,18 @@ pub async fn tokens(session: &Session) -> Result<Vec<SessionInfo>, AuthError> {
     Ok(tokens)
 }
 
-/// Revokes every remember-me token of `user`, except `keep`.
+/// Revokes every remember-me token of `user` (both records), except `keep`.
 pub(crate) async fn revoke_all(session: &Session, user: &str, keep: Option<&StoreKey>) -> Result<u64, AuthError> {
     let store = session.store()?;
-    let ns = namespaced(user);
-    Ok(match keep {
-        Some(key) => session.timed(store.revoke_all_except(&ns, key)).await?,
-        None => session.timed(store.revoke_all(&ns)).await?,
-    })
+    let keep_b = match keep {
+        Some(a_key) => {
+            session.timed(store.load(a_key, session.now())).await?.and_then(|a| current_b_key(a_key, &a.data))
+        }
+        None => None,
+    };
+    let tokens = session.timed(store.revoke_user(&namespaced(user), keep)).await?;
+    session.timed(store.revoke_user(&validators_of(user), keep_b.as_ref())).await?;
+    Ok(tokens)
 }
 
 #[cfg(test)]
@@ -419,11 +502,16 @@ mod tests {
     }
 
     #[test]
-    fn rotation_keeps_the_selector_and_changes_the_validator() {
+    fn rotation_keeps_the_selector_and_derives_the_next_validator_under_the_key() {
+        let keys = crate::keys::KeyRing::generate().derive(crate::keys::Purpose::RememberMe);
         let a = Token::generate();
-        let next = a.rotated();
+        let next = a.rotated(keys.primary());
         assert_eq!(a.a_key(), next.a_key());
         assert_ne!(a.b_key(), next.b_key());
+        assert_eq!(a.rotated(keys.primary()).b_key(), next.b_key(), "the same successor every time");
+        assert_ne!(next.rotated(keys.primary()).b_key(), next.b_key());
+        let other = crate::keys::KeyRing::generate().derive(crate::keys::Purpose::RememberMe);
+        assert_ne!(a.rotated(other.primary()).b_key(), next.b_key(), "no successor without the key");
     }
 
     #[test]

@@ -44,7 +44,7 @@ async fn strong_destroys_the_record_and_the_remember_token() {
     let thief = victim.copy_to("198.51.100.9", CHROME);
     let deletes = app.store.counts().delete;
     assert_eq!(thief.send(&app.app, "GET", "/me").await.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.store.counts().delete, deletes + 2, "the session record and the token's record");
+    assert_eq!(app.store.counts().delete, deletes + 3, "the session record and both records of its token");
     assert!(thief.cookie(REMEMBER).is_none(), "the thief's remember-me cookie is dead and removed");
 
     // The victim's session and remember-me token are both gone.
@@ -119,9 +119,14 @@ async fn browser_major_matching_tolerates_a_minor_agent_change() {
     let browser = signed_in(&app, "203.0.113.7", CHROME).await;
     let patched = browser.copy_to("203.0.113.7", &CHROME.replace("120.0.0.0", "120.0.6099.71"));
     assert_eq!(patched.get(&app.app, "/me").await.0, StatusCode::OK);
+    // A new major version is the same browser updated: kept, not fresh.
     let upgraded = browser.copy_to("203.0.113.7", &CHROME.replace("120.0.0.0", "121.0.0.0"));
     upgraded.forget(REMEMBER);
-    assert_eq!(upgraded.send(&app.app, "GET", "/me").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(upgraded.get(&app.app, "/me").await, (StatusCode::OK, "user=alice fresh=false".into()));
+    // Another browser family is another browser: destroyed.
+    let other = browser.copy_to("203.0.113.7", FIREFOX);
+    other.forget(REMEMBER);
+    assert_eq!(other.send(&app.app, "GET", "/me").await.status(), StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]

@@ -20,15 +20,22 @@ use proptest::prelude::*;
 
 type Case = (&'static str, &'static [&'static str], bool, bool);
 
-fn policy(allowed_hosts: &[&str], require_https: bool) -> RedirectPolicy {
-    allowed_hosts.iter().fold(RedirectPolicy::same_origin(), |p, h| p.allow_host(*h)).require_https(require_https)
+/// Django's behaviour is ours with `allow_path_relative(true)`; Rails 8.1's
+/// (`action_on_path_relative_redirect = :raise`) is our default.
+fn policy(allowed_hosts: &[&str], require_https: bool, path_relative: bool) -> RedirectPolicy {
+    allowed_hosts
+        .iter()
+        .fold(RedirectPolicy::same_origin(), |p, h| p.allow_host(*h))
+        .require_https(require_https)
+        .allow_path_relative(path_relative)
 }
 
 fn run(table_name: &str, table: &[Case]) {
+    let path_relative = table_name.starts_with("django");
     let failures: Vec<String> = table
         .iter()
         .filter_map(|&(input, hosts, https, expected)| {
-            let got = policy(hosts, https).is_allowed(input);
+            let got = policy(hosts, https, path_relative).is_allowed(input);
             (got != expected)
                 .then(|| format!("{input:?} (hosts {hosts:?}, require_https {https}): expected {expected}, got {got}"))
         })
@@ -187,7 +194,7 @@ fn django_case_count() {
 // the host listed, the authority `user:pass@testserver` does not match.
 #[test]
 fn django_basic_auth_needs_the_user_info_listed() {
-    assert!(!policy(&["testserver"], false).is_allowed("http://user:pass@testserver/"));
+    assert!(!policy(&["testserver"], false, false).is_allowed("http://user:pass@testserver/"));
 }
 
 // ---------------------------------------------------------------------------
@@ -205,17 +212,20 @@ const RAILS_HOST: &[&str] = &["test.host"];
 //
 // Rails flags path-relative targets because `redirect_to` glues them to
 // `protocol + host`: `"http://test.host" + "@example.com"` is
-// `http://test.host@example.com`, whose host is `example.com`. We follow Django and
-// ACCEPT path-relative targets: our value goes into `Location` unchanged, and a
-// browser resolves a reference with no scheme and no `//` against the current URL
-// (RFC 3986 section 5.2; WHATWG "path state"), so it stays on the current origin.
+// `http://test.host@example.com`, whose host is `example.com`. Rails 8.1 raises on
+// them (`action_on_path_relative_redirect = :raise`), and so do we by default: a
+// real `next` is always `/…`. With `allow_path_relative(true)` (Django's
+// behaviour) they are accepted, since our value goes into `Location` unchanged and
+// a browser resolves a reference with no scheme and no `//` against the current
+// URL (RFC 3986 section 5.2; WHATWG "path state").
 // `rails_path_relative_targets_resolve_on_the_same_origin` below checks that for
-// every accepted row.
+// every row the opt-in accepts.
 const RAILS_PATH_RELATIVE: &[Case] = &[
-    ("example.com", RAILS_HOST, false, true),
-    ("@example.com", RAILS_HOST, false, true),
-    ("?foo=bar", RAILS_HOST, false, true),
-    ("example.com/path", RAILS_HOST, false, true),
+    ("example.com", RAILS_HOST, false, false),
+    ("@example.com", RAILS_HOST, false, false),
+    ("?foo=bar", RAILS_HOST, false, false),
+    ("example.com/path", RAILS_HOST, false, false),
+    ("%2F%2Fexample.com", RAILS_HOST, false, false),
     ("//example.com", RAILS_HOST, false, false),
     (r"\/example.com", RAILS_HOST, false, false),
 ];
@@ -282,7 +292,7 @@ fn rails_stricter_than_rails() {
 
 #[test]
 fn rails_case_count() {
-    assert_eq!(RAILS_PATH_RELATIVE.len() + RAILS_OPEN_REDIRECTS.len() + RAILS_STRICTER.len(), 23);
+    assert_eq!(RAILS_PATH_RELATIVE.len() + RAILS_OPEN_REDIRECTS.len() + RAILS_STRICTER.len(), 24);
 }
 
 /// Resolves a reference that has neither a scheme nor an authority against
@@ -318,7 +328,7 @@ fn host_of(url: &str) -> &str {
 
 #[test]
 fn rails_path_relative_targets_resolve_on_the_same_origin() {
-    let same_origin = RedirectPolicy::same_origin();
+    let same_origin = RedirectPolicy::same_origin().allow_path_relative(true);
     let mut checked = 0;
     for &(input, _, _, _) in RAILS_PATH_RELATIVE {
         if !same_origin.is_allowed(input) {
@@ -328,7 +338,7 @@ fn rails_path_relative_targets_resolve_on_the_same_origin() {
         assert_eq!(host_of(&resolved), "test.host", "{input:?} -> {resolved}");
         checked += 1;
     }
-    assert_eq!(checked, 4);
+    assert_eq!(checked, 5);
     assert_eq!(resolve_against_test_host("@example.com"), "http://test.host/redirect/@example.com");
     assert_eq!(resolve_against_test_host("example.com"), "http://test.host/redirect/example.com");
 }
@@ -362,6 +372,7 @@ proptest! {
     #[test]
     fn url_like_strings_never_panic(s in r"[a-zA-Z0-9:/\\@.?#% \t\n\x00\[\]-]{0,40}") {
         let _ = RedirectPolicy::same_origin().is_allowed(&s);
+        let _ = RedirectPolicy::same_origin().allow_path_relative(true).is_allowed(&s);
         let _ = configured().require_https(true).is_allowed(&s);
     }
 
@@ -406,8 +417,18 @@ proptest! {
     }
 
     #[test]
-    fn accepted_by_same_origin_stays_on_the_same_origin(s in r"[ -~]{1,60}") {
+    fn by_default_only_absolute_paths_or_listed_hosts_are_accepted(s in r"[ -~]{1,60}") {
         if RedirectPolicy::same_origin().is_allowed(&s) {
+            // `/…`, or `\…` which browsers read as `/…`; never two slashes.
+            let mut chars = s.chars();
+            let slash = |c: Option<char>| matches!(c, Some('/' | '\\'));
+            prop_assert!(slash(chars.next()) && !slash(chars.next()), "{:?}", s);
+        }
+    }
+
+    #[test]
+    fn accepted_by_same_origin_stays_on_the_same_origin(s in r"[ -~]{1,60}") {
+        if RedirectPolicy::same_origin().allow_path_relative(true).is_allowed(&s) {
             let resolved = resolve_against_test_host(&s);
             prop_assert_eq!(host_of(&resolved), "test.host", "{:?} -> {}", s, resolved);
         }

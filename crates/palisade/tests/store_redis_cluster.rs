@@ -63,9 +63,9 @@ async fn one_users_sessions_spread_over_nodes_are_listed_and_revoked_everywhere(
     assert_eq!(store.rotate(&old, &moved, &record, NOW).await.unwrap(), palisade::store::Applied::Done);
     assert!(store.sessions_of(user, NOW).await.unwrap().iter().any(|s| s.key == moved));
 
-    assert_eq!(store.revoke_all_except(user, &moved).await.unwrap(), 29);
+    assert_eq!(store.revoke_user(user, Some(&moved)).await.unwrap(), 29);
     assert_eq!(keys_per_node(&sessions).iter().sum::<usize>(), 1, "only the kept session is left");
-    assert_eq!(store.revoke_all(user).await.unwrap(), 1);
+    assert_eq!(store.revoke_user(user, None).await.unwrap(), 1);
     assert_eq!(keys_per_node(&sessions), vec![0; spread.len()], "no session left on any node");
     assert!(store.sessions_of(user, NOW).await.unwrap().is_empty());
 }

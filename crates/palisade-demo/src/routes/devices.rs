@@ -5,6 +5,7 @@ use crate::forms::{field_messages, PasswordForm, RevokeForm};
 use crate::users::User;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use minijinja::{context, Value};
 use palisade::auth::{self, CurrentUser};
 use palisade::binding::UserAgentSummary;
@@ -13,6 +14,7 @@ use palisade::headers::CspNonce;
 use palisade::remember;
 use palisade::store::SessionInfo;
 use serde::Deserialize;
+use std::time::Duration;
 use validator::Validate;
 
 const PASSWORD_FIELDS: [&str; 2] = ["current_password", "new_password"];
@@ -82,18 +84,38 @@ pub(super) async fn sessions_page(
     state.page(&csrf, &nonce, StatusCode::OK, "sessions.html", ctx)
 }
 
+/// How recently the password must have been entered before a device can be
+/// signed out: a thief with a stolen (or remembered) session cookie must not
+/// sign the owner out everywhere and keep the account to themselves.
+const FRESH_FOR_DEVICES: Duration = Duration::from_secs(10 * 60);
+
 /// `POST /sessions/revoke`: signs one of the user's own devices out (its
 /// session and its remember-me token). A key that is not the user's is
-/// refused by the library, so nobody can sign out someone else.
+/// refused by the library, so nobody can sign out someone else. Needs a
+/// fresh login (else: the login page, then back to the devices).
 pub(super) async fn revoke_device(signed_in: CurrentUser, Form(form): Form<RevokeForm>) -> Result {
+    if let Err(reauth) = signed_in.require_fresh(FRESH_FOR_DEVICES) {
+        return Ok(reauth_for_devices(reauth));
+    }
     let revoked = auth::revoke(signed_in.session(), form.key.trim()).await?;
     Ok(see_other(if revoked { "/sessions?done=revoked" } else { "/sessions?done=unknown" }))
 }
 
-/// `POST /sessions/others`: "log out all other devices".
+/// `POST /sessions/others`: "log out all other devices". Needs a fresh login.
 pub(super) async fn log_out_others(signed_in: CurrentUser) -> Result {
+    if let Err(reauth) = signed_in.require_fresh(FRESH_FOR_DEVICES) {
+        return Ok(reauth_for_devices(reauth));
+    }
     auth::log_out_other_devices(signed_in.session()).await?;
     Ok(see_other("/sessions?done=others"))
+}
+
+/// The POST cannot be replayed after the login: come back to the page.
+fn reauth_for_devices(reauth: auth::AuthRejection) -> Response {
+    match reauth {
+        auth::AuthRejection::NotFresh { api: false, .. } => see_other("/login?next=/sessions&reauth=1"),
+        other => other.into_response(),
+    }
 }
 
 fn password_errors() -> std::collections::BTreeMap<String, Vec<String>> {

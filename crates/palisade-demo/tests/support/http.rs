@@ -8,9 +8,14 @@ use reqwest::{Client, Response, StatusCode};
 pub const COOKIE_NAME: &str = "__Host-session";
 pub const PASSWORD: &str = "correct horse battery staple";
 
+pub const CSRF_COOKIE: &str = "__Host-csrf";
+
 pub struct Browserless {
     pub app: TestApp,
     pub client: Client,
+    /// The signed cookie that holds the CSRF secret of pages shown without a
+    /// session (the login form): kept like a browser would, and sent along.
+    csrf_cookie: std::sync::Mutex<Option<String>>,
 }
 
 impl Browserless {
@@ -20,15 +25,36 @@ impl Browserless {
 
     pub fn with(app: TestApp) -> Self {
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { app, client }
+        Self { app, client, csrf_cookie: std::sync::Mutex::new(None) }
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
         let mut req = self.client.get(self.app.url(path));
-        if let Some(value) = cookie {
-            req = req.header(COOKIE, format!("{COOKIE_NAME}={value}"));
+        if let Some(header) = self.cookie_header(cookie) {
+            req = req.header(COOKIE, header);
         }
-        req.send().await.expect("GET")
+        self.keep_csrf_cookie(req.send().await.expect("GET"))
+    }
+
+    /// The `Cookie` header for the session cookie `session` (if any) and the
+    /// anonymous CSRF cookie (if one was set).
+    pub fn cookie_header(&self, session: Option<&str>) -> Option<String> {
+        let csrf = self.csrf_cookie.lock().unwrap().clone().map(|v| format!("{CSRF_COOKIE}={v}"));
+        let session = session.map(|v| format!("{COOKIE_NAME}={v}"));
+        let pairs: Vec<String> = session.into_iter().chain(csrf).collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    /// Stores (or forgets) the anonymous CSRF cookie a response sets.
+    fn keep_csrf_cookie(&self, res: Response) -> Response {
+        for set in res.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+            if let Some(rest) = set.strip_prefix(&format!("{CSRF_COOKIE}=")) {
+                let value = rest.split(';').next().unwrap_or_default();
+                let removed = value.is_empty() || attributes(set).iter().any(|a| a.eq_ignore_ascii_case("Max-Age=0"));
+                *self.csrf_cookie.lock().unwrap() = (!removed).then(|| value.to_owned());
+            }
+        }
+        res
     }
 
     /// Posts `form` as a browser would from one of the demo's pages: with
@@ -44,15 +70,16 @@ impl Browserless {
     /// Posts `form` exactly as given: no CSRF token is added.
     pub async fn post_without_token(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Response {
         let mut req = self.client.post(self.app.url(path)).form(form);
-        if let Some(value) = cookie {
-            req = req.header(COOKIE, format!("{COOKIE_NAME}={value}"));
+        if let Some(header) = self.cookie_header(cookie) {
+            req = req.header(COOKIE, header);
         }
-        req.send().await.expect("POST")
+        self.keep_csrf_cookie(req.send().await.expect("POST"))
     }
 
     /// Loads the login form and returns its CSRF token, and the session
-    /// cookie to send it with: `cookie` itself, or the one the page set
-    /// (rendering a token stores its secret in a new session).
+    /// cookie to send it with: `cookie` itself, or one the page set (none
+    /// for an anonymous visitor: the secret is in the anonymous CSRF cookie,
+    /// which this client keeps and sends).
     pub async fn form_token(&self, cookie: Option<&str>) -> (String, Option<String>) {
         let res = self.get("/login", cookie).await;
         assert_eq!(res.status(), StatusCode::OK, "GET /login");

@@ -167,6 +167,13 @@ pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> R
     // The token of whoever used this browser before, and this session's own.
     remember::forget_presented(session).await?;
     forget_own_token(session).await?;
+    // Django's rule: another user's data never carries over (an MFA flag, a
+    // role or pending OAuth state of A's would be B's: a privilege
+    // escalation); an anonymous session (a cart) or the same user keeps its
+    // data, under a new id either way.
+    if session.user_id().await?.is_some_and(|current| current != user_id) {
+        session.flush().await?;
+    }
     session.set_user_id(user_id).await?;
     let now = session.now();
     session.insert(reserved::LOGIN_AT, now).await?;
@@ -179,21 +186,41 @@ pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> R
 }
 
 /// Signs out: revokes this browser's remember-me token, deletes the
-/// session (a copy of the cookie is dead) and removes both cookies.
+/// session (a copy of the cookie is dead) and removes both cookies. Works
+/// on an expired session too: whatever the browser still presents (a
+/// remember-me cookie) is revoked.
+///
+/// The response also carries `Clear-Site-Data: "cookies"`, so the browser
+/// drops every cookie of the site, the app's own included (a shared
+/// computer keeps nothing of the user). Only `"cookies"`: `"cache"` makes
+/// Chromium stall the response while it empties the whole HTTP cache, and
+/// `"storage"` deletes local data (drafts, offline copies) that an app may
+/// want to keep; add those yourself where they fit.
 pub async fn logout(session: &Session) -> Result<(), AuthError> {
     forget_own_token(session).await?;
     remember::forget_presented(session).await?;
     session.flush().await?;
+    session
+        .add_response_header(
+            http::HeaderName::from_static("clear-site-data"),
+            http::HeaderValue::from_static("\"cookies\""),
+        )
+        .await;
     Ok(())
 }
 
 /// Marks the session fresh after the user entered their password again
 /// (Flask-Login's `confirm_login`), and binds it to the current client:
 /// the password proves the new network or browser is the user's own.
+///
+/// The session gets a new id: re-authentication is a privilege change, and
+/// an id that leaked while the session was not fresh (the reason it was
+/// not) must not become a fresh session (session fixation).
 pub async fn mark_fresh(session: &Session) -> Result<(), AuthError> {
     if session.user_id().await?.is_none() {
         return Err(AuthError::NotSignedIn);
     }
+    session.rotate_id().await?;
     start_fresh(session, session.now()).await
 }
 
@@ -246,9 +273,9 @@ pub async fn password_changed(session: &Session) -> Result<Revoked, AuthError> {
 ///
 /// Returns `false` (and revokes nothing) when the key is not one of the
 /// user's, or is this very session (use [`logout`] for that): a user can
-/// only end their own devices.
+/// only end their own devices. The one way to revoke a single device.
 pub async fn revoke(session: &Session, key_hex: &str) -> Result<bool, AuthError> {
-    let Some(key) = key_from_hex(key_hex) else { return Ok(false) };
+    let Ok(key) = key_hex.parse::<StoreKey>() else { return Ok(false) };
     if session.user_id().await?.is_none() {
         return Err(AuthError::NotSignedIn);
     }
@@ -260,8 +287,8 @@ pub async fn revoke(session: &Session, key_hex: &str) -> Result<bool, AuthError>
         }
         let record = session.timed(store.load(&key, session.now())).await?;
         let token = record.as_ref().and_then(|r| r.data.get(reserved::REMEMBER)).and_then(|v| v.as_str());
-        if let Some(token) = token.and_then(key_from_hex) {
-            session.timed(store.delete(&token)).await?;
+        if let Some(token) = token.and_then(|t| t.parse::<StoreKey>().ok()) {
+            remember::revoke_token(session, &token).await?;
         }
         session.timed(store.delete(&key)).await?;
         tracing::info!(session = ?key, "revoked one of the user's sessions");
@@ -269,7 +296,7 @@ pub async fn revoke(session: &Session, key_hex: &str) -> Result<bool, AuthError>
     }
     let tokens = remember::tokens(session).await?;
     if tokens.iter().any(|t| t.key == key && !t.current) {
-        session.timed(store.delete(&key)).await?;
+        remember::revoke_token(session, &key).await?;
         tracing::info!(token = ?key, "revoked one of the user's remember-me tokens");
         return Ok(true);
     }
@@ -290,13 +317,13 @@ async fn bind(session: &Session) -> Result<(), AuthError> {
 
 /// The store key of this session's remember-me token, if any.
 async fn own_token(session: &Session) -> Result<Option<StoreKey>, AuthError> {
-    Ok(session.get::<String>(reserved::REMEMBER).await?.as_deref().and_then(key_from_hex))
+    Ok(session.get::<String>(reserved::REMEMBER).await?.and_then(|hex| hex.parse().ok()))
 }
 
 async fn forget_own_token(session: &Session) -> Result<(), AuthError> {
     if let Some(token) = own_token(session).await? {
-        if let Ok(store) = session.store() {
-            session.timed(store.delete(&token)).await?;
+        if session.store().is_ok() {
+            remember::revoke_token(session, &token).await?;
         }
         session.remove::<String>(reserved::REMEMBER).await?;
     }
@@ -312,34 +339,4 @@ pub(crate) async fn sign_in_remembered(session: &Session) -> Result<Option<Strin
     bind(session).await?;
     session.insert(reserved::REMEMBER, token.to_hex()).await?;
     Ok(Some(user))
-}
-
-/// Parses the 64 lower- or upper-case hex digits of a store key.
-pub(crate) fn key_from_hex(hex: &str) -> Option<StoreKey> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let mut key = [0u8; 32];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let high = char::from(pair[0]).to_digit(16)?;
-        let low = char::from(pair[1]).to_digit(16)?;
-        key[i] = u8::try_from(high * 16 + low).ok()?;
-    }
-    Some(StoreKey::from_bytes(key))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn store_keys_round_trip_through_hex() {
-        let key = StoreKey::from_session_id(b"x");
-        assert_eq!(key_from_hex(&key.to_hex()), Some(key));
-        assert_eq!(key_from_hex(&key.to_hex().to_uppercase()), Some(key));
-        assert_eq!(key_from_hex("00"), None);
-        assert_eq!(key_from_hex(&"zz".repeat(32)), None);
-        assert_eq!(key_from_hex(&"é".repeat(32)), None);
-    }
 }

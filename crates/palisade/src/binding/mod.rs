@@ -35,9 +35,17 @@
 //!   sends it to the login page (or answers 401 to an API client).
 //!
 //! # Default and why
-//! - **User agent: strong, whole string.** A browser does not change its
-//!   `User-Agent` within a session (our sessions last at most 8 hours and end
-//!   with the browser), so a different agent is a different browser.
+//! - **User agent: strong, by browser family and platform.** Another
+//!   browser family (Chrome → Firefox) or another operating system
+//!   (Linux → Windows) is another machine: the session is destroyed. The
+//!   same browser can legitimately send another `User-Agent` within a
+//!   session: an update restarts it with its session cookies restored, and
+//!   "Request desktop site" swaps the mobile agent for a desktop one (Android
+//!   → Linux, iPadOS and iOS → macOS, which count as one platform each).
+//!   Such a change, any change of version or detail, only counts as a basic
+//!   mismatch: the session lives on, not fresh (password again before
+//!   sensitive actions). Destroying there logged users out for pressing a
+//!   browser menu item, and made them switch binding off.
 //! - **IP: basic, by network (/24 for IPv4, /64 for IPv6).** Phones change
 //!   address when they move between cells, and often change networks
 //!   entirely (Wi-Fi to mobile data). Ending the session there is what makes
@@ -93,7 +101,9 @@ pub enum IpMatch {
 /// How much of the `User-Agent` must stay the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserAgentMatch {
-    /// The whole string.
+    /// The whole string. Under [`Mode::Strong`], only a change of browser
+    /// family or platform destroys the session; any other change (a new
+    /// version, the desktop-site switch) marks it not fresh.
     Whole,
     /// Browser family and major version only (see [`UserAgentSummary`]):
     /// tolerates agents that vary minor details between requests.
@@ -194,6 +204,11 @@ pub(crate) struct Fingerprint {
     /// Browser family and major version (`Chrome 120`).
     #[serde(rename = "uab", default, skip_serializing_if = "Option::is_none")]
     ua_browser: Option<String>,
+    /// Browser family and platform (`Chrome/linux`): what a strong user-agent
+    /// binding destroys the session over. Absent in fingerprints of older
+    /// versions (then the family is read from `uab`).
+    #[serde(rename = "uaf", default, skip_serializing_if = "Option::is_none")]
+    ua_family: Option<String>,
 }
 
 /// The outcome of comparing a fingerprint with a request's client.
@@ -225,10 +240,23 @@ impl Fingerprint {
             IpNet::new(ip, prefix).ok().map(|net| net.trunc().to_string())
         });
         let ua = client.user_agent_string();
+        let summary = ua.as_deref().map(UserAgentSummary::parse);
         Self {
             network,
             ua_hash: ua.as_deref().map(ua_hash),
-            ua_browser: ua.as_deref().map(|ua| UserAgentSummary::parse(ua).browser_major()),
+            ua_browser: summary.as_ref().map(UserAgentSummary::browser_major),
+            ua_family: summary.as_ref().map(UserAgentSummary::family_and_platform),
+        }
+    }
+
+    /// True when `summary` is of the browser family (and platform) that
+    /// signed in: a difference of version or detail only.
+    fn same_family(&self, summary: &UserAgentSummary) -> bool {
+        match (&self.ua_family, &self.ua_browser) {
+            (Some(family), _) => *family == summary.family_and_platform(),
+            // An older fingerprint: the family is `uab` without its version.
+            (None, Some(browser)) => browser.split(' ').next() == summary.browser.split(' ').next(),
+            (None, None) => false,
         }
     }
 
@@ -251,7 +279,15 @@ impl Fingerprint {
             (_, _, Some(hash)) => ua.as_deref().is_some_and(|ua| ua_hash(ua) == *hash),
             (_, _, None) => true,
         };
-        let parts = [(ip_ok, policy.ip_mode, "ip"), (ua_ok, policy.user_agent_mode, "user agent")];
+        // Same family and platform, another version or detail: at most a
+        // basic mismatch (an update, "Request desktop site").
+        let ua_mode = match ua.as_deref() {
+            Some(ua) if !ua_ok && self.same_family(&UserAgentSummary::parse(ua)) => {
+                policy.user_agent_mode.min(Mode::Basic)
+            }
+            _ => policy.user_agent_mode,
+        };
+        let parts = [(ip_ok, policy.ip_mode, "ip"), (ua_ok, ua_mode, "user agent")];
         let worst = parts.into_iter().filter(|(ok, _, _)| !ok).max_by_key(|(_, mode, _)| *mode);
         match worst {
             Some((_, Mode::Strong, what)) => Verdict::Destroy { what },
@@ -307,6 +343,19 @@ mod tests {
     }
 
     #[test]
+    fn a_version_change_unfreshens_and_a_platform_change_destroys() {
+        let policy = Binding::default();
+        let fp = Fingerprint::of(&client("203.0.113.7", CHROME), &policy);
+        assert_eq!(fp.verdict(&client("203.0.113.7", CHROME_NEXT), &policy), Verdict::NotFresh { what: "user agent" });
+        let windows = CHROME.replace("X11; Linux x86_64", "Windows NT 10.0; Win64; x64");
+        assert_eq!(fp.verdict(&client("203.0.113.7", &windows), &policy), Verdict::Destroy { what: "user agent" });
+        // A fingerprint written before the family was recorded.
+        let old = Fingerprint { ua_family: None, ..fp.clone() };
+        assert_eq!(old.verdict(&client("203.0.113.7", CHROME_NEXT), &policy), Verdict::NotFresh { what: "user agent" });
+        assert_eq!(old.verdict(&client("203.0.113.7", FIREFOX), &policy), Verdict::Destroy { what: "user agent" });
+    }
+
+    #[test]
     fn exact_ip_refuses_a_neighbour() {
         let policy = Binding::strong().ip(Mode::Strong, IpMatch::Exact);
         let fp = Fingerprint::of(&client("203.0.113.7", CHROME), &policy);
@@ -321,7 +370,7 @@ mod tests {
         assert_eq!(fp.verdict(&client("203.0.113.7", CHROME_NEXT), &policy), Verdict::Match);
         assert_eq!(fp.verdict(&client("203.0.113.7", FIREFOX), &policy), Verdict::Destroy { what: "user agent" });
         let whole = Binding::strong();
-        assert_eq!(fp.verdict(&client("203.0.113.7", CHROME_NEXT), &whole), Verdict::Destroy { what: "user agent" });
+        assert_eq!(fp.verdict(&client("203.0.113.7", CHROME_NEXT), &whole), Verdict::NotFresh { what: "user agent" });
     }
 
     #[test]

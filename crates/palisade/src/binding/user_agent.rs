@@ -101,6 +101,23 @@ impl UserAgentSummary {
     }
 }
 
+impl UserAgentSummary {
+    /// Browser family and platform (`Chrome/linux`): what stays the same
+    /// when a browser updates or asks for the desktop site. Android's
+    /// desktop mode says Linux and iOS's says macOS, so each pair is one
+    /// platform; an unknown system is its own.
+    pub fn family_and_platform(&self) -> String {
+        let platform = match self.os {
+            Some("Android" | "Linux" | "ChromeOS") => "linux",
+            Some("iOS" | "macOS") => "apple",
+            Some("Windows") => "windows",
+            Some(other) => other,
+            None => "unknown",
+        };
+        format!("{}/{platform}", self.browser)
+    }
+}
+
 impl fmt::Display for UserAgentSummary {
     /// `Chrome 120 on Linux`, `curl 8`, `Unknown browser`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -43,6 +43,11 @@ pub enum CookieConfigError {
     HostPrefixViolated { name: String },
     #[error("cookie `{name}`: the __Secure- prefix requires Secure")]
     SecurePrefixViolated { name: String },
+    #[error(
+        "cookie `{name}`: write the prefix exactly `__Host-` or `__Secure-`: current browsers match prefixes \
+         in any case and enforce their rules, older ones only the exact spelling and then enforce nothing"
+    )]
+    PrefixCase { name: String },
     #[error("cookie name `{name}` is empty or has characters not allowed in a cookie name")]
     InvalidName { name: String },
     #[error("cookie `{name}`: Path must start with `/` and Path and Domain may not hold `;` or control characters")]
@@ -95,6 +100,15 @@ impl CookieAttributes {
         }
         if self.same_site == SameSite::None && !self.secure {
             return Err(CookieConfigError::SameSiteNoneWithoutSecure { name });
+        }
+        // RFC 6265bis: browsers compare prefixes case-insensitively, so
+        // `__HOST-x` gets the `__Host-` rules in Chromium and Firefox but none
+        // in older browsers: a spelling that means two things is refused.
+        for prefix in ["__Host-", "__Secure-"] {
+            let head = self.name.get(..prefix.len());
+            if head.is_some_and(|h| h.eq_ignore_ascii_case(prefix) && h != prefix) {
+                return Err(CookieConfigError::PrefixCase { name });
+            }
         }
         if self.name.starts_with("__Host-") && (!self.secure || self.path != "/" || self.domain.is_some()) {
             return Err(CookieConfigError::HostPrefixViolated { name });
@@ -228,6 +242,17 @@ mod tests {
         let mut attrs = CookieAttributes::new("__Host-session");
         attrs.domain = Some("example.com".into());
         assert!(matches!(attrs.validate(false), Err(CookieConfigError::HostPrefixViolated { .. })));
+    }
+
+    #[test]
+    fn prefixes_in_another_case_are_refused_with_the_spelling_to_use() {
+        for name in ["__HOST-session", "__host-session", "__SECURE-id", "__secure-id"] {
+            let err = CookieAttributes::new(name).validate(false).unwrap_err();
+            assert_eq!(err, CookieConfigError::PrefixCase { name: name.into() });
+            assert!(err.to_string().contains("exactly `__Host-` or `__Secure-`"));
+        }
+        // Not a prefix at all: no rule.
+        CookieAttributes::new("__Hosting").validate(false).unwrap();
     }
 
     #[test]

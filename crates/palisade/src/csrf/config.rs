@@ -57,7 +57,7 @@ pub enum CsrfConfigError {
          slash, no wildcard, not `null`)"
     )]
     InvalidTrustedOrigin { origin: String },
-    #[error("exempt path `{path}` must be an exact path starting with `/`, without `*`, `?` or `#`")]
+    #[error("exempt or logout path `{path}` must be an exact path starting with `/`, without `*`, `?` or `#`")]
     InvalidExemptPath { path: String },
     #[error("the body limit must be between 1 byte and {MAX_BODY_LIMIT} bytes, not {limit}")]
     BodyLimitOutOfRange { limit: usize },
@@ -76,6 +76,7 @@ pub struct CsrfLayerBuilder {
     exempt: Vec<String>,
     max_body_bytes: usize,
     scheme: Scheme,
+    logout_path: Option<String>,
 }
 
 impl std::fmt::Debug for CsrfLayerBuilder {
@@ -91,6 +92,7 @@ impl std::fmt::Debug for CsrfLayerBuilder {
             .field("exempt", &self.exempt)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("scheme", &self.scheme)
+            .field("logout_path", &self.logout_path)
             .finish()
     }
 }
@@ -107,6 +109,7 @@ impl CsrfLayer {
             exempt: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             scheme: Scheme::Https,
+            logout_path: None,
         }
     }
 
@@ -161,6 +164,19 @@ impl CsrfLayerBuilder {
         self
     }
 
+    /// The app's logout route (exact path, e.g. `/logout`). A logout the
+    /// browser vouches is same-origin (`Sec-Fetch-Site: same-origin`, or an
+    /// `Origin` of this site) passes **without the token**: the token lives
+    /// in the session, so a tab left open past the idle timeout could not
+    /// log out otherwise, and a remember-me cookie would stay valid for
+    /// weeks on a shared computer. Forced logout from another site is still
+    /// refused by the origin check, and a request without origin headers
+    /// (an old browser) still needs the token.
+    pub fn logout_path(mut self, path: impl Into<String>) -> Self {
+        self.logout_path = Some(path.into());
+        self
+    }
+
     /// Checks the configuration and builds the layer.
     pub fn build(self) -> Result<CsrfLayer, CsrfConfigError> {
         if self.max_body_bytes == 0 || self.max_body_bytes > MAX_BODY_LIMIT {
@@ -176,13 +192,18 @@ impl CsrfLayerBuilder {
                 _ => return Err(CsrfConfigError::InvalidTrustedOrigin { origin: text }),
             }
         }
+        let exact = |path: &str| path.starts_with('/') && !path.contains(['*', '?', '#', ' ']) && !path.contains("..");
         let mut exempt = BTreeSet::new();
         for path in self.exempt {
-            let ok = path.starts_with('/') && !path.contains(['*', '?', '#', ' ']) && !path.contains("..");
-            if !ok {
+            if !exact(&path) {
                 return Err(CsrfConfigError::InvalidExemptPath { path });
             }
             exempt.insert(path);
+        }
+        if let Some(path) = &self.logout_path {
+            if !exact(path) {
+                return Err(CsrfConfigError::InvalidExemptPath { path: path.clone() });
+            }
         }
         Ok(CsrfLayer::from_shared(Shared {
             checks: self.checks,
@@ -190,6 +211,7 @@ impl CsrfLayerBuilder {
             origin: OriginPolicy { scheme: self.scheme, trusted },
             exempt,
             max_body_bytes: self.max_body_bytes,
+            logout_path: self.logout_path,
         }))
     }
 }

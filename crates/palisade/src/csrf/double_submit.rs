@@ -70,12 +70,33 @@ fn mac(key: &SubKey, binding: &Binding, random: &[u8]) -> hmac::Hmac<Sha256> {
 
 /// A new cookie value bound to `binding`, signed with the primary key.
 pub(crate) fn mint(keys: &PurposeKeys, binding: &Binding) -> String {
-    let random = crate::random::bytes::<RANDOM_LEN>();
-    let tag = mac(keys.primary(), binding, random.as_slice()).finalize().into_bytes();
+    sign(keys, binding, crate::random::bytes::<RANDOM_LEN>().as_slice())
+}
+
+/// The cookie value carrying `random` (32 bytes from the OS CSPRNG).
+pub(crate) fn sign(keys: &PurposeKeys, binding: &Binding, random: &[u8]) -> String {
+    let tag = mac(keys.primary(), binding, random).finalize().into_bytes();
     let mut raw = Zeroizing::new(Vec::with_capacity(COOKIE_LEN));
-    raw.extend_from_slice(random.as_slice());
+    raw.extend_from_slice(random);
     raw.extend_from_slice(&tag);
     URL_SAFE_NO_PAD.encode(raw.as_slice())
+}
+
+/// The random part of a genuine cookie value.
+pub(crate) fn random_part(value: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let raw = decode_token(value)?;
+    (raw.len() == COOKIE_LEN).then(|| Zeroizing::new(raw[..RANDOM_LEN].to_vec()))
+}
+
+/// The attributes of the cookie that holds an **anonymous** visitor's
+/// secret when tokens live in the session (a visitor who only saw the
+/// login form has no session, and must not get one: a flood of cookieless
+/// requests would write a record each). Same name and signature as the
+/// double-submit cookie, but `HttpOnly` (script reads tokens from the page,
+/// never this cookie) and without `Max-Age`: a random identifier that
+/// outlives the browser session would only help tracking.
+pub(crate) fn anonymous_attributes() -> CookieAttributes {
+    CookieAttributes::new(DOUBLE_SUBMIT_COOKIE)
 }
 
 /// True when `value` was minted by this server (primary or fallback key)

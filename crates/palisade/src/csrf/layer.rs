@@ -3,9 +3,10 @@
 
 use super::body::{self, BodyError};
 use super::config::{Checks, TokenKind};
-use super::origin::{self, OriginPolicy};
+use super::origin::{self, Evidence, OriginPolicy, Scheme};
 use super::state::RequestCsrf;
 use super::{RejectReason, HEADER_NAMES};
+use crate::client::RequestScheme;
 use crate::session::Session;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -24,6 +25,7 @@ pub(crate) struct Shared {
     pub(crate) origin: OriginPolicy,
     pub(crate) exempt: BTreeSet<String>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) logout_path: Option<String>,
 }
 
 /// Refuses cross-site state-changing requests and gives handlers a
@@ -139,10 +141,20 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let shared = ctx.shared();
-    if shared.checks.origin() && origin::check(req.headers(), req.uri(), &shared.origin).is_err() {
-        return Err(RejectReason::CrossOrigin);
-    }
+    let scheme = req.extensions().get::<RequestScheme>().map(|scheme| match scheme {
+        RequestScheme::Http => Scheme::Http,
+        RequestScheme::Https => Scheme::Https,
+    });
+    let evidence = if shared.checks.origin() {
+        origin::check(req.headers(), req.uri(), &shared.origin, scheme).map_err(|()| RejectReason::CrossOrigin)?
+    } else {
+        Evidence::Unknown
+    };
     if !shared.checks.token() {
+        return Ok(req);
+    }
+    // See `CsrfLayerBuilder::logout_path`: logout must work from a stale tab.
+    if evidence == Evidence::SameOrigin && shared.logout_path.as_deref() == Some(req.uri().path()) {
         return Ok(req);
     }
     let header_token = HEADER_NAMES
@@ -185,7 +197,9 @@ fn rejection<B: From<&'static str>>(reason: RejectReason) -> Response<B> {
     *res.status_mut() = reason.status();
     let headers = res.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    let content_type =
+        if reason == RejectReason::SessionExpired { "text/html; charset=utf-8" } else { "text/plain; charset=utf-8" };
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     add_vary(headers);
     res
 }

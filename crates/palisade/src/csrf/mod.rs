@@ -82,12 +82,22 @@ pub const HEADER_NAMES: [&str; 2] = [HEADER_NAME, "x-csrftoken"];
 /// dropped by `rotate_id`.
 pub const SESSION_KEY: &str = "palisade.id.csrf";
 
+/// What a stale form gets: a page that says what happened and what to do.
+const SESSION_EXPIRED_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Session expired</title></head><body><h1>Your session expired</h1>\
+<p>This page was open too long: your session expired, so the form could not be sent. \
+<a href=\"/\">Reload the site</a>, sign in again, and repeat what you were doing.</p></body></html>\n";
+
 /// Why a request was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RejectReason {
     CrossOrigin,
     MissingToken,
     BadToken,
+    /// A well-formed request from a page whose session (and so its secret)
+    /// is gone: a stale tab, not an attack. Answered with a page that says
+    /// so, since the user can do something about it.
+    SessionExpired,
     BodyTooLarge,
     UnreadableBody,
     MisconfiguredNoSession,
@@ -101,6 +111,7 @@ impl RejectReason {
             RejectReason::CrossOrigin => "cross-origin request",
             RejectReason::MissingToken => "missing token",
             RejectReason::BadToken => "bad token",
+            RejectReason::SessionExpired => "no secret to check the token against (session expired)",
             RejectReason::BodyTooLarge => "body too large to look for the token",
             RejectReason::UnreadableBody => "unreadable body",
             RejectReason::MisconfiguredNoSession => "no session layer",
@@ -114,6 +125,7 @@ impl RejectReason {
             RejectReason::CrossOrigin => "CSRF check failed: cross-origin request\n",
             RejectReason::MissingToken => "CSRF check failed: missing token\n",
             RejectReason::BadToken => "CSRF check failed: bad token\n",
+            RejectReason::SessionExpired => SESSION_EXPIRED_PAGE,
             RejectReason::BodyTooLarge => {
                 "CSRF check failed: body too large; send the token in the X-CSRF-Token header\n"
             }

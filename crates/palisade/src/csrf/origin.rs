@@ -129,11 +129,13 @@ pub(crate) struct OriginPolicy {
 }
 
 /// The request's own origin: scheme from an absolute request URI, else the
-/// configured one (never `X-Forwarded-Proto`: any client can send it, and
-/// it would let an attacker choose what "same origin" means); host and port
+/// one [`TrustedProxyLayer`](crate::client::TrustedProxyLayer) decided
+/// (`X-Forwarded-Proto` only from a trusted proxy, never from any client:
+/// it would let an attacker choose what "same origin" means), else the
+/// configured one; host and port
 /// from the URI's authority (HTTP/2) or the `Host` header.
-fn own_origin(headers: &HeaderMap, uri: &Uri, policy: &OriginPolicy) -> Option<Origin> {
-    let scheme = uri.scheme_str().and_then(Scheme::parse).unwrap_or(policy.scheme);
+fn own_origin(headers: &HeaderMap, uri: &Uri, policy: &OriginPolicy, scheme: Option<Scheme>) -> Option<Origin> {
+    let scheme = uri.scheme_str().and_then(Scheme::parse).or(scheme).unwrap_or(policy.scheme);
     let authority = match uri.authority() {
         Some(a) => a.as_str(),
         None => headers.get(HOST)?.to_str().ok()?,
@@ -145,10 +147,27 @@ fn header(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<
     headers.get(name).map(|v| v.to_str().map_err(|_| ()))
 }
 
+/// What the browser's headers say about where a request comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Evidence {
+    /// `Sec-Fetch-Site: same-origin`, or an `Origin` (or HTTPS `Referer`)
+    /// of this origin or a trusted one: the browser vouches for it.
+    SameOrigin,
+    /// Nothing says cross-origin, nothing says same-origin (no such
+    /// headers, or `Sec-Fetch-Site: none` for a user-typed request).
+    Unknown,
+}
+
 /// Decides whether an unsafe request may come from where the browser says
 /// it comes from. `Ok` means "not cross-origin as far as the headers tell":
-/// the token check (if on) still runs.
-pub(crate) fn check(headers: &HeaderMap, uri: &Uri, policy: &OriginPolicy) -> Result<(), ()> {
+/// the token check (if on) still runs. `scheme` is the request's scheme as
+/// the trusted-proxy layer decided, when it runs.
+pub(crate) fn check(
+    headers: &HeaderMap,
+    uri: &Uri,
+    policy: &OriginPolicy,
+    scheme: Option<Scheme>,
+) -> Result<Evidence, ()> {
     let origin = header(headers, ORIGIN);
     // A trusted origin may post even from another site (Go's
     // `AddTrustedOrigin`): exact matches only, so no wildcard ever lets a
@@ -165,8 +184,9 @@ pub(crate) fn check(headers: &HeaderMap, uri: &Uri, policy: &OriginPolicy) -> Re
     // origin and may be less trusted (or attacker-controlled).
     if let Some(site) = headers.get("sec-fetch-site") {
         return match site.as_bytes() {
-            b"same-origin" | b"none" => Ok(()),
-            _ if origin_is_trusted() => Ok(()),
+            b"same-origin" => Ok(Evidence::SameOrigin),
+            b"none" => Ok(Evidence::Unknown),
+            _ if origin_is_trusted() => Ok(Evidence::SameOrigin),
             _ => Err(()),
         };
     }
@@ -176,8 +196,8 @@ pub(crate) fn check(headers: &HeaderMap, uri: &Uri, policy: &OriginPolicy) -> Re
         // cross-origin posts. `null` (sandboxed frames, data: URLs, some
         // redirects) is never same-origin: an attacker can produce it at will.
         let Ok(Some(origin)) = origin.map(Origin::parse) else { return Err(()) };
-        if own_origin(headers, uri, policy).as_ref() == Some(&origin) || trusted(&origin) {
-            return Ok(());
+        if own_origin(headers, uri, policy, scheme).as_ref() == Some(&origin) || trusted(&origin) {
+            return Ok(Evidence::SameOrigin);
         }
         return Err(());
     }
@@ -187,16 +207,16 @@ pub(crate) fn check(headers: &HeaderMap, uri: &Uri, policy: &OriginPolicy) -> Re
     // page injected by a man in the middle from posting to the HTTPS app. A
     // missing Referer is not a pass either: the token check decides, so the
     // Referer is never the only defence (Referrer-Policy: no-referrer).
-    let own = own_origin(headers, uri, policy);
+    let own = own_origin(headers, uri, policy, scheme);
     let https = own.as_ref().map_or(policy.scheme == Scheme::Https, |o| o.scheme == Scheme::Https);
     if https {
         if let Some(referer) = header(headers, REFERER) {
             let Ok(Some(referer)) = referer.map(Origin::of_url) else { return Err(()) };
             let ok = referer.scheme == Scheme::Https && (own.as_ref() == Some(&referer) || trusted(&referer));
-            return if ok { Ok(()) } else { Err(()) };
+            return if ok { Ok(Evidence::SameOrigin) } else { Err(()) };
         }
     }
-    Ok(())
+    Ok(Evidence::Unknown)
 }
 
 #[cfg(test)]
@@ -209,7 +229,32 @@ mod tests {
 
     fn run(pairs: &[(&'static str, &'static str)]) -> Result<(), ()> {
         let headers: HeaderMap = pairs.iter().map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap())).collect();
-        check(&headers, &Uri::from_static("/submit"), &policy())
+        check(&headers, &Uri::from_static("/submit"), &policy(), None).map(|_| ())
+    }
+
+    #[test]
+    fn the_trusted_proxy_layers_scheme_decides_the_own_origin() {
+        let headers: HeaderMap = [("host", "127.0.0.1:3443"), ("origin", "https://127.0.0.1:3443")]
+            .iter()
+            .map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap()))
+            .collect();
+        let plain = OriginPolicy { scheme: Scheme::Http, trusted: Vec::new() };
+        let uri = Uri::from_static("/submit");
+        assert_eq!(check(&headers, &uri, &plain, None), Err(()), "a guess of http is wrong for TLS");
+        assert_eq!(check(&headers, &uri, &plain, Some(Scheme::Https)), Ok(Evidence::SameOrigin));
+    }
+
+    #[test]
+    fn only_a_browsers_word_counts_as_same_origin_evidence() {
+        let headers = |pairs: &[(&str, &str)]| -> HeaderMap {
+            pairs.iter().map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap())).collect()
+        };
+        let uri = Uri::from_static("/submit");
+        let same = headers(&[("sec-fetch-site", "same-origin")]);
+        assert_eq!(check(&same, &uri, &policy(), None), Ok(Evidence::SameOrigin));
+        let typed = headers(&[("sec-fetch-site", "none")]);
+        assert_eq!(check(&typed, &uri, &policy(), None), Ok(Evidence::Unknown));
+        assert_eq!(check(&HeaderMap::new(), &uri, &policy(), None), Ok(Evidence::Unknown));
     }
 
     #[test]

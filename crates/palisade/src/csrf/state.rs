@@ -1,4 +1,21 @@
 //! Per-request CSRF state, shared by the layer and the `CsrfToken` extractor.
+//!
+//! Where the secret of a synchronizer token lives (the default,
+//! [`TokenKind::Session`]):
+//! - **a stored session** (signed in, or anything else kept in it): in the
+//!   session, under [`SESSION_KEY`], the only secret such a session accepts;
+//! - **no session** (a visitor who only looks at the login form): in a signed
+//!   cookie ([`double_submit::anonymous_attributes`]), as Django's CSRF
+//!   cookie does, so anonymous visitors cost no store write. A flood of
+//!   cookieless `GET /login` then cannot grow the store or make a bounded
+//!   store evict signed-in users. A login form left open for hours still
+//!   works: no session had to stay alive for it.
+//!
+//! Login gives the session a new id and a new secret (the anonymous one is
+//! removed): a token an attacker learned before the login is dead after it.
+//! A token rendered after a rotation in the same request (a page shown
+//! right after `auth::login` or `password_changed`) is masked from a new
+//! secret, stored with the rotated session, so it verifies.
 
 use super::config::TokenKind;
 use super::double_submit::{self, Binding};
@@ -24,26 +41,31 @@ enum Value {
 #[derive(Default)]
 struct Slot {
     value: Option<Value>,
-    /// Made during this request: it must be stored (session) or sent
-    /// (cookie) if, and only if, a token was rendered.
+    /// Made during this request: it must be stored (session or anonymous
+    /// cookie) or sent (double-submit cookie) if, and only if, a token was
+    /// rendered.
     fresh: bool,
     renders: usize,
+    /// The session's generation when `value` was chosen: a rotation or
+    /// flush since then makes it stale.
+    generation: u64,
+    /// A token of this request verified (the session was looked at).
+    verified: bool,
 }
 
 /// Put in the request extensions by the layer.
 pub(crate) struct RequestCsrf {
     shared: Arc<Shared>,
     session: Option<Session>,
+    /// The request's `__Host-csrf` values: double-submit cookies, or (session
+    /// tokens) an anonymous visitor's signed secret.
     cookies: Vec<String>,
     slot: Mutex<Slot>,
 }
 
 impl RequestCsrf {
     pub(crate) fn new(shared: Arc<Shared>, session: Option<Session>, headers: &HeaderMap) -> Self {
-        let cookies = match shared.kind {
-            TokenKind::DoubleSubmit(_) => double_submit::attributes().find_in(headers).map(str::to_owned).collect(),
-            TokenKind::Session => Vec::new(),
-        };
+        let cookies = double_submit::attributes().find_in(headers).map(str::to_owned).collect();
         Self { shared, session, cookies, slot: Mutex::new(Slot::default()) }
     }
 
@@ -64,10 +86,43 @@ impl RequestCsrf {
         })
     }
 
+    fn generation(&self) -> u64 {
+        self.session.as_ref().map_or(0, Session::generation)
+    }
+
     async fn stored_secret(&self) -> Result<Option<Secret>, RejectReason> {
         let stored: Option<serde_json::Value> = self.session()?.get(SESSION_KEY).await.map_err(session_failure)?;
         // Anything malformed under our key is treated as no secret at all.
         Ok(stored.as_ref().and_then(serde_json::Value::as_str).and_then(Secret::from_stored))
+    }
+
+    /// True when the session has (or is getting) a stored record: then the
+    /// secret lives in it. Apps that sign in with plain `rotate_id` (no
+    /// `auth::login`) count, so a secret from before their login can never
+    /// survive it either.
+    async fn in_session(&self) -> Result<bool, RejectReason> {
+        self.session()?.holds_data().await.map_err(session_failure)
+    }
+
+    /// An anonymous visitor's secret, from the first genuine signed cookie.
+    fn anonymous_secret(&self, session: &Session) -> Option<Secret> {
+        let keys = session.csrf_keys();
+        self.cookies
+            .iter()
+            .find(|c| double_submit::is_genuine(keys, &None, c))
+            .and_then(|c| double_submit::random_part(c))
+            .and_then(|random| Secret::from_bytes(&random))
+    }
+
+    /// The secret this request's tokens are checked against, if there is one.
+    async fn current_secret(&self) -> Result<Option<Secret>, RejectReason> {
+        if let Some(secret) = self.stored_secret().await? {
+            return Ok(Some(secret));
+        }
+        if self.in_session().await? {
+            return Ok(None); // a stored session accepts its own secret only
+        }
+        Ok(self.anonymous_secret(self.session()?))
     }
 
     async fn binding(&self) -> Result<Binding, RejectReason> {
@@ -78,10 +133,12 @@ impl RequestCsrf {
     }
 
     fn keep(&self, value: Value, fresh: bool) {
+        let generation = self.generation();
         let mut slot = self.slot();
         if slot.value.is_none() {
             slot.value = Some(value);
             slot.fresh = fresh;
+            slot.generation = generation;
         }
     }
 
@@ -89,9 +146,20 @@ impl RequestCsrf {
     pub(crate) async fn verify(&self, token: &str) -> Result<(), RejectReason> {
         match &self.shared.kind {
             TokenKind::Session => {
-                let secret = self.stored_secret().await?.ok_or(RejectReason::BadToken)?;
+                let Some(secret) = self.current_secret().await? else {
+                    // No session and no anonymous secret: nothing to check
+                    // against. The page outlived its session (or its
+                    // browser session): stale rather than forged, and the
+                    // user is told so.
+                    return Err(if self.in_session().await? {
+                        RejectReason::BadToken
+                    } else {
+                        RejectReason::SessionExpired
+                    });
+                };
                 if !secret.verifies(token) {
-                    return Err(RejectReason::BadToken);
+                    let stale = self.session()?.cookie_was_stale().await.map_err(session_failure)?;
+                    return Err(if stale { RejectReason::SessionExpired } else { RejectReason::BadToken });
                 }
                 self.keep(Value::Secret(secret), false);
             }
@@ -105,6 +173,7 @@ impl RequestCsrf {
                 self.keep(cookie_value(cookie.clone()), false);
             }
         }
+        self.slot().verified = true;
         Ok(())
     }
 
@@ -115,7 +184,7 @@ impl RequestCsrf {
             return Ok(());
         }
         match &self.shared.kind {
-            TokenKind::Session => match self.stored_secret().await? {
+            TokenKind::Session => match self.current_secret().await? {
                 Some(secret) => self.keep(Value::Secret(secret), false),
                 None => self.keep(Value::Secret(Secret::generate()), true),
             },
@@ -132,8 +201,20 @@ impl RequestCsrf {
 
     /// A freshly masked token; `None` only if [`resolve`](Self::resolve)
     /// never ran (the extractor always runs it).
+    ///
+    /// When the session was rotated or flushed since the value was chosen
+    /// (the handler called `auth::login`), that value died with the old id:
+    /// a new secret is made, to be stored with the new session at the end
+    /// of the request, so tokens rendered now verify on the next click.
     pub(crate) fn masked(&self) -> Option<String> {
+        let generation = self.generation();
         let mut slot = self.slot();
+        let stale = slot.generation != generation && matches!(self.shared.kind, TokenKind::Session);
+        if stale && slot.value.is_some() {
+            slot.value = Some(Value::Secret(Secret::generate()));
+            slot.fresh = true;
+            slot.generation = generation;
+        }
         let token = match slot.value.as_ref()? {
             Value::Secret(secret) => secret.mask(),
             Value::Cookie { raw, .. } => mask_bytes(raw),
@@ -142,56 +223,85 @@ impl RequestCsrf {
         Some(token)
     }
 
-    /// After the handler: a value made in this request is stored in the
-    /// session (or set as a cookie) only if a token was rendered, so pages
-    /// without forms cost no session write and set no cookie.
+    /// After the handler: a value made in this request is stored (session,
+    /// or an anonymous visitor's cookie) or set as a double-submit cookie
+    /// only if a token was rendered, so pages without forms cost nothing.
     pub(crate) async fn finish(&self, headers: &mut HeaderMap) {
-        let (stored, fresh, cookie) = {
+        let (secret, cookie, fresh, looked) = {
             let slot = self.slot();
-            if slot.renders == 0 {
+            let looked = slot.renders > 0 || slot.verified;
+            if !looked {
                 return;
             }
-            match &slot.value {
-                Some(Value::Secret(secret)) => (Some(secret.to_stored()), slot.fresh, None),
-                Some(Value::Cookie { text, .. }) => (None, slot.fresh, Some(text.clone())),
-                None => return,
-            }
+            let (secret, cookie) = match &slot.value {
+                Some(Value::Secret(secret)) if slot.renders > 0 => (Some(secret.clone()), None),
+                Some(Value::Cookie { text, .. }) if slot.renders > 0 => (None, Some(text.clone())),
+                _ => (None, None),
+            };
+            (secret, cookie, slot.fresh, looked)
         };
-        if let Some(stored) = stored {
-            self.store_secret(stored, fresh).await;
+        if let Some(secret) = secret.filter(|_| fresh) {
+            self.keep_secret(secret, headers).await;
+        } else if looked && matches!(self.shared.kind, TokenKind::Session) {
+            self.drop_anonymous_cookie_if_signed_in(headers).await;
         }
         if let (Some(cookie), true) = (cookie, fresh) {
-            match double_submit::attributes().set_cookie(&cookie, None) {
-                Ok(header) => {
-                    headers.append(SET_COOKIE, header);
-                    // A shared cache must never hand this cookie to others.
-                    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                }
-                Err(err) => tracing::error!(error = %err, "CSRF cookie could not be set"),
-            }
+            set_cookie(headers, double_submit::attributes().set_cookie(&cookie, None));
         }
     }
 
-    async fn store_secret(&self, stored: String, fresh: bool) {
+    /// Stores a secret made in this request where it belongs.
+    async fn keep_secret(&self, secret: Secret, headers: &mut HeaderMap) {
         let Some(session) = &self.session else { return };
+        match self.in_session().await {
+            Ok(true) => {
+                self.store_secret(session, secret.to_stored()).await;
+                self.drop_anonymous_cookie(headers);
+            }
+            Ok(false) => {
+                let value = double_submit::sign(session.csrf_keys(), &None, secret.expose());
+                set_cookie(headers, double_submit::anonymous_attributes().set_cookie(&value, None));
+            }
+            Err(_) => {} // logged by `session_failure`; the session layer answers 503
+        }
+    }
+
+    async fn store_secret(&self, session: &Session, stored: String) {
         let current: Result<Option<serde_json::Value>, SessionError> = session.get(SESSION_KEY).await;
         match current {
-            Ok(None) if fresh => {
+            Ok(None) => {
                 if let Err(err) = session.insert(SESSION_KEY, stored).await {
                     tracing::error!(error = %err, "CSRF secret could not be stored in the session");
                 }
             }
-            Ok(None) => {
-                // Re-inserting would undo rotate_id: a secret known before
-                // login must not survive it.
-                tracing::warn!(
-                    "a CSRF token was rendered and then rotate_id or flush dropped its secret in the same request; \
-                     that token will not verify: render tokens after redirecting"
-                );
-            }
             Ok(Some(_)) => {}
             Err(err) => tracing::error!(error = %err, "session unreadable while storing the CSRF secret"),
         }
+    }
+
+    /// A stored session now (this request logged in): the anonymous
+    /// secret's cookie has no use left and is removed.
+    async fn drop_anonymous_cookie_if_signed_in(&self, headers: &mut HeaderMap) {
+        if !self.cookies.is_empty() && matches!(self.in_session().await, Ok(true)) {
+            self.drop_anonymous_cookie(headers);
+        }
+    }
+
+    fn drop_anonymous_cookie(&self, headers: &mut HeaderMap) {
+        if !self.cookies.is_empty() {
+            headers.append(SET_COOKIE, double_submit::anonymous_attributes().removal());
+        }
+    }
+}
+
+fn set_cookie(headers: &mut HeaderMap, header: Result<HeaderValue, crate::cookie::CookieError>) {
+    match header {
+        Ok(header) => {
+            headers.append(SET_COOKIE, header);
+            // A shared cache must never hand this cookie to others.
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        Err(err) => tracing::error!(error = %err, "CSRF cookie could not be set"),
     }
 }
 

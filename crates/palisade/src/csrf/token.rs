@@ -48,7 +48,14 @@ impl Secret {
         Some(Self(Zeroizing::new(array)))
     }
 
-    #[cfg(test)]
+    /// A secret carried elsewhere (the random part of an anonymous
+    /// visitor's signed cookie).
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let array: [u8; SECRET_LEN] = bytes.try_into().ok()?;
+        Some(Self(Zeroizing::new(array)))
+    }
+
+    /// The raw bytes, to sign into that cookie. Never logged.
     pub(crate) fn expose(&self) -> &[u8; SECRET_LEN] {
         &self.0
     }

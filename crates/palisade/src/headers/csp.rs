@@ -238,6 +238,37 @@ impl Source {
     }
 }
 
+/// A nonce-based directive on a response whose page used no nonce.
+///
+/// Next to a nonce, `'unsafe-inline'` and (with `'strict-dynamic'`) host
+/// and scheme sources are fallbacks for older browsers: CSP2 browsers ignore
+/// `'unsafe-inline'` when a nonce is present, CSP3 browsers ignore hosts and
+/// schemes under `'strict-dynamic'`. Without the nonce they would stop being
+/// ignored, and a CSP2 browser would run any inline script on the page (an
+/// XSS on an error page). So they go with the nonce; only hashes (and the
+/// modifiers that go with them) stay, and a directive left with nothing
+/// that allows a script is `'none'`.
+fn write_without_nonce(out: &mut String, sources: &[Source]) {
+    let strict_dynamic = sources.contains(&Source::StrictDynamic);
+    let kept: Vec<&Source> = sources
+        .iter()
+        .filter(|source| match source {
+            Source::Nonce | Source::UnsafeInline => false,
+            Source::Hash(..) | Source::UnsafeEval | Source::WasmUnsafeEval | Source::ReportSample => true,
+            Source::StrictDynamic => true,
+            _ => !strict_dynamic,
+        })
+        .collect();
+    if !kept.iter().any(|s| s.allows_something(false)) {
+        out.push_str(" 'none'");
+        return;
+    }
+    for source in kept {
+        out.push(' ');
+        source.write(out, None);
+    }
+}
+
 /// `scheme:` — RFC 3986 scheme followed by a colon, nothing else.
 fn is_scheme_source(text: &str) -> bool {
     let Some(scheme) = text.strip_suffix(':') else { return false };
@@ -496,14 +527,11 @@ impl ContentSecurityPolicy {
                 out.push_str("; ");
             }
             out.push_str(directive.as_str());
-            if !sources.iter().any(|s| s.allows_something(nonce.is_some())) && sources.contains(&Source::Nonce) {
-                out.push_str(" 'none'");
+            if nonce.is_none() && sources.contains(&Source::Nonce) {
+                write_without_nonce(&mut out, sources);
                 continue;
             }
             for source in sources {
-                if *source == Source::Nonce && nonce.is_none() {
-                    continue;
-                }
                 out.push(' ');
                 source.write(&mut out, nonce);
             }
@@ -553,6 +581,33 @@ mod tests {
         // A directive with other real sources just drops the nonce.
         let p = ContentSecurityPolicy::empty().with(Directive::StyleSrc, [Source::SelfOrigin, Source::Nonce]);
         assert_eq!(p.render(None), "style-src 'self'");
+    }
+
+    #[test]
+    fn fallbacks_for_older_browsers_leave_with_the_unused_nonce() {
+        let https = Source::parse("https:").unwrap();
+        let backward_compatible = ContentSecurityPolicy::empty()
+            .with(Directive::ScriptSrc, [Source::Nonce, Source::StrictDynamic, Source::UnsafeInline, https.clone()]);
+        assert_eq!(
+            backward_compatible.render(Some("n")),
+            "script-src 'nonce-n' 'strict-dynamic' 'unsafe-inline' https:"
+        );
+        // A CSP2 browser must not run inline script on a page without a nonce.
+        assert_eq!(backward_compatible.render(None), "script-src 'none'");
+        // Hashes are real allowances and stay (with what modifies them).
+        let hash = Source::parse("'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='").unwrap();
+        let hashed = ContentSecurityPolicy::empty().with(
+            Directive::ScriptSrc,
+            [Source::Nonce, hash, Source::StrictDynamic, Source::UnsafeInline, https.clone()],
+        );
+        assert_eq!(
+            hashed.render(None),
+            "script-src 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' 'strict-dynamic'"
+        );
+        // Without 'strict-dynamic' hosts are real allowances; 'unsafe-inline' is still a fallback.
+        let hosts = ContentSecurityPolicy::empty()
+            .with(Directive::ScriptSrc, [Source::Nonce, Source::UnsafeInline, Source::SelfOrigin]);
+        assert_eq!(hosts.render(None), "script-src 'self'");
     }
 
     #[test]

@@ -51,23 +51,51 @@ impl Session {
     }
 
     pub(crate) async fn client(&self) -> ClientSnapshot {
-        self.state.lock().await.client.clone()
+        self.cell.state.lock().await.client.clone()
     }
 
     /// Values of every remember-me cookie of the request, not yet verified
     /// (empty unless remember-me is configured).
     pub(crate) async fn remember_candidates(&self) -> Vec<String> {
         let Some(config) = &self.shared.auth.remember else { return Vec::new() };
-        let state = self.state.lock().await;
+        let state = self.cell.state.lock().await;
         config.attributes.find_in_values(&state.cookie_headers).map(str::to_owned).collect()
     }
 
     pub(crate) async fn set_remember_cookie(&self, cookie: PendingCookie) {
-        self.state.lock().await.remember_cookie = Some(cookie);
+        self.cell.state.lock().await.remember_cookie = Some(cookie);
+    }
+
+    /// The CSRF sub-keys (an anonymous visitor's signed secret cookie).
+    pub(crate) fn csrf_keys(&self) -> &crate::keys::PurposeKeys {
+        self.shared.csrf_keys()
+    }
+
+    /// The remember-me sub-keys (validator rotation).
+    pub(crate) fn remember_keys(&self) -> &crate::keys::PurposeKeys {
+        self.shared.remember_keys()
+    }
+
+    /// A header the response must carry (appended after the handler).
+    pub(crate) async fn add_response_header(&self, name: http::HeaderName, value: HeaderValue) {
+        self.cell.state.lock().await.response_headers.push((name, value));
+    }
+
+    /// True when the request carried a session cookie that named no live
+    /// session (expired, logged out, revoked): a form on a page rendered
+    /// for it is stale, not forged.
+    pub(crate) async fn cookie_was_stale(&self) -> Result<bool, SessionError> {
+        self.with_loaded(|l| Ok(l.had_cookie && !l.existing)).await
+    }
+
+    /// True when the session has a stored record, or gets one at the end
+    /// of this request (values set, or a new id).
+    pub(crate) async fn holds_data(&self) -> Result<bool, SessionError> {
+        self.with_loaded(|l| Ok((l.existing && !l.flushed) || l.rotated || !l.data.is_empty())).await
     }
 
     pub(crate) async fn skip_binding(&self) {
-        self.state.lock().await.binding_exempt = true;
+        self.cell.state.lock().await.binding_exempt = true;
     }
 
     /// Compares a just-loaded, signed-in session with the request's client.
@@ -103,13 +131,10 @@ impl Session {
                     "session used from another client: possible cookie theft; session and its remember-me token revoked"
                 );
                 if let Backend::Store(store) = &self.shared.backend {
-                    let token = loaded
-                        .data
-                        .get(reserved::REMEMBER)
-                        .and_then(|v| v.as_str())
-                        .and_then(crate::auth::key_from_hex);
+                    let token =
+                        loaded.data.get(reserved::REMEMBER).and_then(|v| v.as_str()).and_then(|t| t.parse().ok());
                     if let Some(token) = token {
-                        self.shared.timed(store.delete(&token)).await?;
+                        crate::remember::revoke_token_in(self, store.as_ref(), &token).await?;
                     }
                     if let Some(id) = &loaded.id {
                         self.shared.timed(store.delete(&id.store_key())).await?;

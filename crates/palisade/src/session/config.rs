@@ -1,4 +1,4 @@
-use super::layer::{Backend, SessionLayer, Shared};
+use super::layer::{Backend, SessionLayer, Shared, SharedParts};
 use crate::clock::{Clock, SystemClock};
 use crate::cookie::{CookieAttributes, CookieCodec, CookieConfigError, SameSite};
 use crate::keys::{KeyRing, Purpose};
@@ -77,6 +77,13 @@ pub enum SessionConfigError {
     ZeroIdleTimeout,
     #[error("the absolute timeout must not be shorter than the idle timeout")]
     AbsoluteShorterThanIdle,
+    /// A session that is only read would never refresh its last-seen time
+    /// before the idle timeout ended it: every user logged out mid-work.
+    #[error(
+        "the last-seen refresh interval ({touch_secs} s) must be shorter than the idle timeout ({idle_secs} s): \
+         otherwise a user who only reads pages is logged out while active; lower Expiry::touch_interval"
+    )]
+    TouchNotShorterThanIdle { touch_secs: u64, idle_secs: u64 },
     #[error("the store call timeout must be at least one millisecond")]
     ZeroStoreTimeout,
     #[error(transparent)]
@@ -230,6 +237,12 @@ impl SessionLayerBuilder {
         if self.expiry.absolute < self.expiry.idle {
             return Err(SessionConfigError::AbsoluteShorterThanIdle);
         }
+        if self.expiry.touch_interval >= self.expiry.idle {
+            return Err(SessionConfigError::TouchNotShorterThanIdle {
+                touch_secs: self.expiry.touch_interval.as_secs(),
+                idle_secs: self.expiry.idle.as_secs(),
+            });
+        }
         if self.store_timeout.is_zero() {
             return Err(SessionConfigError::ZeroStoreTimeout);
         }
@@ -251,7 +264,7 @@ impl SessionLayerBuilder {
             Backend::Store(store) => store.never_waits(),
             Backend::Cookie => true,
         };
-        Ok(SessionLayer::from_shared(Shared {
+        Ok(SessionLayer::from_shared(Shared::new(SharedParts {
             store_never_waits,
             backend: self.backend,
             codec,
@@ -262,6 +275,7 @@ impl SessionLayerBuilder {
             persistent_cookie: self.persistent_cookie,
             auth: self.auth,
             remember_codec,
-        }))
+            keys: self.keys,
+        })))
     }
 }

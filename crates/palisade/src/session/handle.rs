@@ -6,6 +6,7 @@ use crate::cookie::CookieError;
 use crate::store::{Data, SessionInfo, StoreError, UnixTime};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -15,8 +16,17 @@ use tokio::sync::Mutex;
 /// server-side sessions); the layer writes what changed after the handler.
 #[derive(Clone)]
 pub struct Session {
-    pub(crate) state: Arc<Mutex<State>>,
+    pub(crate) cell: Arc<Cell>,
     pub(crate) shared: Arc<Shared>,
+}
+
+/// What the clones of one request's session share.
+pub(crate) struct Cell {
+    pub(crate) state: Mutex<State>,
+    /// Counts id rotations and flushes in this request. Read without the
+    /// lock (from synchronous template code), so that anything derived
+    /// from the old id (a CSRF token) can tell it is stale.
+    generation: AtomicU64,
 }
 
 impl std::fmt::Debug for Session {
@@ -54,6 +64,8 @@ pub(crate) struct State {
     pub(crate) remember_cookie: Option<super::auth_hooks::PendingCookie>,
     /// Session binding is not checked for this request (`SkipBindingLayer`).
     pub(crate) binding_exempt: bool,
+    /// Headers the response must carry (`Clear-Site-Data` at logout).
+    pub(crate) response_headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 /// The session as this request sees it, plus what it changed.
@@ -142,8 +154,19 @@ impl Session {
             client,
             remember_cookie: None,
             binding_exempt: false,
+            response_headers: Vec::new(),
         };
-        Self { state: Arc::new(Mutex::new(state)), shared }
+        Self { cell: Arc::new(Cell { state: Mutex::new(state), generation: AtomicU64::new(0) }), shared }
+    }
+
+    /// Changes each time this request rotates or flushes the session: a
+    /// value derived from the id (a CSRF token) taken before is stale.
+    pub(crate) fn generation(&self) -> u64 {
+        self.cell.generation.load(Ordering::Acquire)
+    }
+
+    fn bump_generation(&self) {
+        self.cell.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Reads `key` as a `T`.
@@ -212,7 +235,9 @@ impl Session {
             }
             Ok(())
         })
-        .await
+        .await?;
+        self.bump_generation();
+        Ok(())
     }
 
     /// Deletes the data and the id and expires the cookie. Call at logout:
@@ -231,7 +256,9 @@ impl Session {
             l.last_seen = now;
             Ok(())
         })
-        .await
+        .await?;
+        self.bump_generation();
+        Ok(())
     }
 
     /// Marks the session as belonging to `user_id` (at login), which also
@@ -281,8 +308,8 @@ impl Session {
     pub async fn revoke_other_sessions(&self) -> Result<u64, SessionError> {
         let Some((store, user, current)) = self.user_and_key().await? else { return Ok(0) };
         let revoked = match current {
-            Some(key) => self.shared.timed(store.revoke_all_except(&user, &key)).await?,
-            None => self.shared.timed(store.revoke_all(&user)).await?,
+            Some(key) => self.shared.timed(store.revoke_user(&user, Some(&key))).await?,
+            None => self.shared.timed(store.revoke_user(&user, None)).await?,
         };
         tracing::info!(revoked, "revoked the user's other sessions");
         Ok(revoked)
@@ -339,7 +366,7 @@ impl Session {
         &self,
         f: impl FnOnce(&mut Loaded) -> Result<R, SessionError>,
     ) -> Result<R, SessionError> {
-        let mut state = self.state.lock().await;
+        let mut state = self.cell.state.lock().await;
         if state.loaded.is_none() {
             let check = (!state.binding_exempt).then_some(&state.client);
             match self.load(&state.cookie_headers, check).await {

@@ -6,12 +6,13 @@ use super::id::SessionId;
 use crate::client::ClientSnapshot;
 use crate::clock::Clock;
 use crate::cookie::{CookieAttributes, CookieCodec};
+use crate::keys::{KeyRing, Purpose, PurposeKeys};
 use crate::store::{Applied, Change, Record, Store, StoreError, UnixTime};
 use futures_util::future::BoxFuture;
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderValue, Request, Response, StatusCode};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tower_layer::Layer;
@@ -37,6 +38,70 @@ pub(crate) struct Shared {
     pub(crate) auth: crate::auth::AuthConfig,
     /// Signs remember-me cookies (when remember-me is on).
     pub(crate) remember_codec: Option<CookieCodec>,
+    /// The key ring, for the layers and modules that work on top of the
+    /// session (CSRF, remember-me) and need keys of their own purpose.
+    pub(crate) keys: KeyRing,
+    /// Sub-keys of the modules on top, derived once (HKDF) on first use.
+    csrf_keys: OnceLock<PurposeKeys>,
+    remember_keys: OnceLock<PurposeKeys>,
+}
+
+impl Shared {
+    pub(crate) fn new(parts: SharedParts) -> Self {
+        let SharedParts {
+            backend,
+            codec,
+            attributes,
+            expiry,
+            clock,
+            store_timeout,
+            store_never_waits,
+            persistent_cookie,
+            auth,
+            remember_codec,
+            keys,
+        } = parts;
+        Self {
+            backend,
+            codec,
+            attributes,
+            expiry,
+            clock,
+            store_timeout,
+            store_never_waits,
+            persistent_cookie,
+            auth,
+            remember_codec,
+            keys,
+            csrf_keys: OnceLock::new(),
+            remember_keys: OnceLock::new(),
+        }
+    }
+
+    /// The CSRF sub-keys (anonymous visitors' signed secret cookie).
+    pub(crate) fn csrf_keys(&self) -> &PurposeKeys {
+        self.csrf_keys.get_or_init(|| self.keys.derive(Purpose::Csrf))
+    }
+
+    /// The remember-me sub-keys (validator rotation).
+    pub(crate) fn remember_keys(&self) -> &PurposeKeys {
+        self.remember_keys.get_or_init(|| self.keys.derive(Purpose::RememberMe))
+    }
+}
+
+/// Everything [`Shared::new`] is built from.
+pub(crate) struct SharedParts {
+    pub(crate) backend: Backend,
+    pub(crate) codec: CookieCodec,
+    pub(crate) attributes: CookieAttributes,
+    pub(crate) expiry: Expiry,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) store_timeout: Duration,
+    pub(crate) store_never_waits: bool,
+    pub(crate) persistent_cookie: bool,
+    pub(crate) auth: crate::auth::AuthConfig,
+    pub(crate) remember_codec: Option<CookieCodec>,
+    pub(crate) keys: KeyRing,
 }
 
 impl Shared {
@@ -152,7 +217,7 @@ enum CookieAction {
 /// Saves what the handler changed and sets the response headers.
 async fn finish<B>(session: &Session, response: &mut Response<B>) -> Result<(), SessionError> {
     let shared = &session.shared;
-    let mut state = session.state.lock().await;
+    let mut state = session.cell.state.lock().await;
     if state.load_failed {
         // The handler may have swallowed the error and rendered an anonymous
         // page: it must not reach the user as if they were logged out.
@@ -180,15 +245,42 @@ async fn finish<B>(session: &Session, response: &mut Response<B>) -> Result<(), 
         (Some(PendingCookie::Remove), Some(config)) => Some(config.attributes.removal()),
         _ => None,
     };
+    let headers = response.headers_mut();
+    for (name, value) in state.response_headers.drain(..) {
+        headers.append(name, value);
+    }
     if session_header.is_none() && remember_header.is_none() {
+        keep_private(headers);
         return Ok(());
     }
-    let headers = response.headers_mut();
     for header in session_header.into_iter().chain(remember_header) {
         headers.append(SET_COOKIE, header);
     }
     forbid_shared_caching(headers);
     Ok(())
+}
+
+/// A response built from a session is one user's page: a shared cache
+/// (a CDN, a corporate proxy) must not keep it and hand it to the next
+/// visitor, whatever `Vary` says (many caches ignore `Vary: Cookie`). The
+/// browser's own cache may. A handler's explicit `private`, `no-store` or
+/// `no-cache` is kept; `public` is overridden.
+fn keep_private(headers: &mut http::HeaderMap) {
+    let current = headers.get(CACHE_CONTROL).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let directives: Vec<&str> = current.split(',').map(str::trim).filter(|d| !d.is_empty()).collect();
+    let safe = |d: &&str| {
+        let d = d.to_ascii_lowercase();
+        d == "private" || d == "no-store" || d.starts_with("no-cache")
+    };
+    if directives.iter().any(safe) {
+        return;
+    }
+    let kept: Vec<&str> = directives
+        .into_iter()
+        .filter(|d| !d.eq_ignore_ascii_case("public") && !d.to_ascii_lowercase().starts_with("s-maxage"))
+        .collect();
+    let value = if kept.is_empty() { "private".to_owned() } else { format!("private, {}", kept.join(", ")) };
+    headers.insert(CACHE_CONTROL, HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("private")));
 }
 
 /// A response that sets a cookie must never be stored by a shared cache,
@@ -294,10 +386,15 @@ async fn save_to_store(
 }
 
 /// The session was flushed, revoked or rotated by another request while this
-/// one ran: its change is dropped (never re-created) and its cookie removed.
+/// one ran: its change is dropped (never re-created). The browser's cookie
+/// is left alone: when the other request was a rotation (a double-clicked
+/// login, a page loading while its user signs in) the browser already holds
+/// the winner's new cookie, and removing "the" session cookie would delete
+/// that one and sign the user out. When it was a logout or a revocation, the
+/// cookie names nothing any more and costs one failed lookup.
 fn ended_elsewhere() -> CookieAction {
-    tracing::info!("session ended by another request while this one ran; change dropped");
-    CookieAction::Remove
+    tracing::info!("session ended or rotated by another request while this one ran; change dropped, cookie kept");
+    CookieAction::Keep
 }
 
 fn save_to_cookie(shared: &Shared, loaded: &mut Loaded, now: UnixTime) -> Result<CookieAction, SessionError> {

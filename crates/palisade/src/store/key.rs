@@ -35,9 +35,48 @@ impl StoreKey {
     }
 }
 
+/// A string that is not the 64 hex digits of a store key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a store key is 64 hex digits")]
+pub struct ParseStoreKeyError;
+
+impl std::str::FromStr for StoreKey {
+    type Err = ParseStoreKeyError;
+
+    /// Reads the 64 lower- or upper-case hex digits of [`to_hex`](Self::to_hex)
+    /// (a key a "your devices" form sent back).
+    fn from_str(hex: &str) -> Result<Self, Self::Err> {
+        let bytes = hex.as_bytes();
+        if bytes.len() != 64 {
+            return Err(ParseStoreKeyError);
+        }
+        let mut key = [0u8; 32];
+        for (slot, pair) in key.iter_mut().zip(bytes.chunks_exact(2)) {
+            let digit = |b: u8| char::from(b).to_digit(16).ok_or(ParseStoreKeyError);
+            *slot = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).map_err(|_| ParseStoreKeyError)?;
+        }
+        Ok(Self(key))
+    }
+}
+
 impl fmt::Debug for StoreKey {
     /// Shows a short prefix only: enough to correlate log lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "StoreKey({}…)", &self.to_hex()[..8])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_through_hex_in_either_case() {
+        let key = StoreKey::from_session_id(b"x");
+        assert_eq!(key.to_hex().parse(), Ok(key));
+        assert_eq!(key.to_hex().to_uppercase().parse(), Ok(key));
+        for bad in ["00", &"zz".repeat(32), &"é".repeat(32), &format!("{}0", key.to_hex())] {
+            assert_eq!(bad.parse::<StoreKey>(), Err(ParseStoreKeyError), "{bad}");
+        }
     }
 }

@@ -12,7 +12,10 @@ pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
 ///
 /// The bound stops a memory-exhaustion attack: a flood of new visitors (each
 /// one a new session) cannot grow the process without limit. When full, the
-/// store first drops expired records, then the records closest to expiry.
+/// store first drops expired records, then the **anonymous** records (no
+/// user) closest to expiry, and only when none is left the signed-in records
+/// closest to expiry: a flood of anonymous sessions, which anyone can make,
+/// never evicts a signed-in user.
 /// Sessions are lost on restart and are not shared between processes.
 #[derive(Clone)]
 pub struct MemoryStore {
@@ -24,6 +27,8 @@ pub struct MemoryStore {
 struct Inner {
     records: HashMap<StoreKey, Record>,
     by_expiry: BTreeSet<(UnixTime, StoreKey)>,
+    /// The records without a user, by expiry: evicted first.
+    anonymous_by_expiry: BTreeSet<(UnixTime, StoreKey)>,
     /// User id → that user's session keys; kept exact by `insert`/`remove`.
     by_user: HashMap<String, HashSet<StoreKey>>,
 }
@@ -32,8 +37,13 @@ impl Inner {
     fn insert(&mut self, key: StoreKey, record: Record) {
         self.remove(&key);
         self.by_expiry.insert((record.expires_at, key));
-        if let Some(user) = &record.user_id {
-            self.by_user.entry(user.clone()).or_default().insert(key);
+        match &record.user_id {
+            Some(user) => {
+                self.by_user.entry(user.clone()).or_default().insert(key);
+            }
+            None => {
+                self.anonymous_by_expiry.insert((record.expires_at, key));
+            }
         }
         self.records.insert(key, record);
     }
@@ -41,6 +51,9 @@ impl Inner {
     fn remove(&mut self, key: &StoreKey) -> Option<Record> {
         let old = self.records.remove(key)?;
         self.by_expiry.remove(&(old.expires_at, *key));
+        if old.user_id.is_none() {
+            self.anonymous_by_expiry.remove(&(old.expires_at, *key));
+        }
         if let Some(user) = &old.user_id {
             if let Some(keys) = self.by_user.get_mut(user) {
                 keys.remove(key);
@@ -76,9 +89,9 @@ impl Inner {
         }
         self.sweep(now);
         while self.records.len() >= max {
-            let Some(&(_, key)) = self.by_expiry.first() else { break };
+            let Some(&(_, key)) = self.anonymous_by_expiry.first().or_else(|| self.by_expiry.first()) else { break };
             self.remove(&key);
-            tracing::debug!("memory session store full: evicted the session closest to expiry");
+            tracing::debug!("memory session store full: evicted the session closest to expiry (anonymous first)");
         }
     }
 }
@@ -177,8 +190,13 @@ impl Store for MemoryStore {
         record.last_seen = change.last_seen;
         let old_expiry = std::mem::replace(&mut record.expires_at, change.expires_at);
         if old_expiry != change.expires_at {
+            let anonymous = record.user_id.is_none();
             inner.by_expiry.remove(&(old_expiry, *key));
             inner.by_expiry.insert((change.expires_at, *key));
+            if anonymous {
+                inner.anonymous_by_expiry.remove(&(old_expiry, *key));
+                inner.anonymous_by_expiry.insert((change.expires_at, *key));
+            }
         }
         Ok(Applied::Done)
     }

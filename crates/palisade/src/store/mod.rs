@@ -36,7 +36,7 @@ use async_trait::async_trait;
 pub use self::redis::RedisStore;
 pub use counting::{CallCounts, CountingStore};
 pub use error::StoreError;
-pub use key::StoreKey;
+pub use key::{ParseStoreKeyError, StoreKey};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
@@ -67,7 +67,7 @@ pub struct Record {
     /// index no earlier than the last session in it.
     pub deadline: UnixTime,
     /// The user the session belongs to (set at login), for the user index
-    /// behind [`Store::sessions_of`] and [`Store::revoke_all`].
+    /// behind [`Store::sessions_of`] and [`Store::revoke_user`].
     pub user_id: Option<String>,
     /// The client's address when the session was created (from the
     /// trusted-proxy logic, never straight from `X-Forwarded-For`).
@@ -193,21 +193,11 @@ pub trait Store: Send + Sync + 'static {
     async fn sessions_of(&self, user_id: &str, now: UnixTime) -> Result<Vec<SessionInfo>, StoreError>;
 
     /// Deletes every session of `user_id` except `keep` (if given); returns
-    /// how many were deleted. A session created for the user while this runs
+    /// how many were deleted. The one revocation call: "log out everywhere"
+    /// and password changes pass `None`, "log out my other devices" the
+    /// current session. A session created for the user while this runs
     /// may survive (it is a login that happened after the revocation began).
     async fn revoke_user(&self, user_id: &str, keep: Option<&StoreKey>) -> Result<u64, StoreError>;
-
-    /// Deletes every session of `user_id` ("log out everywhere", password
-    /// change).
-    async fn revoke_all(&self, user_id: &str) -> Result<u64, StoreError> {
-        self.revoke_user(user_id, None).await
-    }
-
-    /// Deletes every session of `user_id` but `current` ("log out my other
-    /// devices").
-    async fn revoke_all_except(&self, user_id: &str, current: &StoreKey) -> Result<u64, StoreError> {
-        self.revoke_user(user_id, Some(current)).await
-    }
 
     /// True for a store whose calls finish without waiting on I/O or on
     /// another process (process memory). The session layer bounds every

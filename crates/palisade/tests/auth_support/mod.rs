@@ -13,6 +13,7 @@ use palisade::auth::{self, AuthConfig, AuthError, AuthRejection, CurrentUser, Lo
 use palisade::binding::SkipBindingLayer;
 use palisade::client::ClientIp;
 use palisade::clock::ManualClock;
+use palisade::csrf::{CsrfLayerBuilder, CsrfToken};
 use palisade::keys::KeyRing;
 use palisade::session::{Session, SessionLayer};
 use palisade::store::{CountingStore, Store, StoreKey};
@@ -96,6 +97,39 @@ async fn revoke_session(session: Session, Path(key): Path<String>) -> Result<Str
     Ok(format!("revoked={}", session.revoke_session(&key).await?))
 }
 
+/// Sets a session value (an app's own key: `mfa_ok`, `role`, a cart).
+async fn set_value(session: Session, Path((key, value)): Path<(String, String)>) -> Result<&'static str, AuthError> {
+    session.insert(&key, value).await?;
+    Ok("set")
+}
+
+async fn get_value(session: Session, Path(key): Path<String>) -> Result<String, AuthError> {
+    Ok(session.get::<String>(&key).await?.unwrap_or_else(|| "none".into()))
+}
+
+/// A page with a form: the body is one masked CSRF token.
+async fn form(csrf: CsrfToken) -> String {
+    csrf.masked()
+}
+
+/// Signs in, then renders a page with a form in the same request.
+async fn login_then_render(session: Session, csrf: CsrfToken, Path(user): Path<String>) -> Result<String, AuthError> {
+    auth::login(&session, &user, LoginOptions::new()).await?;
+    Ok(csrf.masked())
+}
+
+/// Changes the password, then renders the page again with its forms.
+async fn password_then_render(user: CurrentUser, csrf: CsrfToken) -> Result<String, AuthError> {
+    auth::password_changed(user.session()).await?;
+    Ok(csrf.masked())
+}
+
+/// Re-enters the password, then renders the page again with its forms.
+async fn reauth_then_render(session: Session, csrf: CsrfToken) -> Result<String, AuthError> {
+    auth::mark_fresh(&session).await?;
+    Ok(csrf.masked())
+}
+
 async fn untouched() -> &'static str {
     "ok"
 }
@@ -116,6 +150,12 @@ pub fn routes() -> Router {
         .route("/revoke/{key}", post(revoke))
         .route("/revoke-session/{key}", post(revoke_session))
         .route("/untouched", get(untouched))
+        .route("/set/{key}/{value}", post(set_value))
+        .route("/get/{key}", get(get_value))
+        .route("/form", get(form))
+        .route("/login-render/{user}", post(login_then_render))
+        .route("/password-render", post(password_then_render))
+        .route("/reauth-render", post(reauth_then_render))
         .route("/unbound/me", get(me).route_layer(SkipBindingLayer))
         .fallback(me)
 }
@@ -136,6 +176,20 @@ impl<S: Store + Clone> App<S> {
             .build()
             .expect("valid session config");
         Self { app: routes().layer(layer), store, clock }
+    }
+
+    /// The app inside a `CsrfLayer` (inside the session layer), as a real
+    /// stack is built; `extra` routes are merged in.
+    pub fn with_csrf(store: S, auth: AuthConfig, csrf: CsrfLayerBuilder, extra: Router) -> Self {
+        let clock = ManualClock::new(START);
+        let store = CountingStore::new(store);
+        let layer = SessionLayer::server_side(store.clone(), KeyRing::generate())
+            .clock(clock.clone())
+            .auth(auth)
+            .build()
+            .expect("valid session config");
+        let csrf = csrf.build().expect("valid CSRF config");
+        Self { app: routes().merge(extra).layer(csrf).layer(layer), store, clock }
     }
 
     pub fn advance(&self, secs: u64) {
@@ -178,7 +232,40 @@ impl Browser {
     }
 
     pub async fn send(&self, app: &Router, method: &str, uri: &str) -> Response<Body> {
+        let res = self.send_unstored(app, method, uri, &[], Body::empty()).await;
+        self.store_cookies(&res);
+        res
+    }
+
+    /// A same-origin form post (`Sec-Fetch-Site: same-origin`) carrying
+    /// `token` in the `csrf_token` field.
+    pub async fn submit(&self, app: &Router, uri: &str, token: &str) -> Response<Body> {
+        let res = self.submit_unstored(app, uri, token).await;
+        self.store_cookies(&res);
+        res
+    }
+
+    /// [`submit`](Self::submit) whose response never reaches the browser
+    /// (an aborted navigation, a proxy timeout): its cookies are lost.
+    pub async fn submit_unstored(&self, app: &Router, uri: &str, token: &str) -> Response<Body> {
+        let headers =
+            [(header::CONTENT_TYPE.as_str(), "application/x-www-form-urlencoded"), ("sec-fetch-site", "same-origin")];
+        self.send_unstored(app, "POST", uri, &headers, Body::from(format!("csrf_token={token}"))).await
+    }
+
+    /// A request whose response cookies are not stored.
+    pub async fn send_unstored(
+        &self,
+        app: &Router,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Response<Body> {
         let mut req = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         let cookies: Vec<String> = self.jar.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect();
         if !cookies.is_empty() {
             req = req.header(header::COOKIE, cookies.join("; "));
@@ -189,16 +276,14 @@ impl Browser {
         if let Some(accept) = &self.accept {
             req = req.header(header::ACCEPT, accept);
         }
-        let mut req = req.body(Body::empty()).unwrap();
+        let mut req = req.body(body).unwrap();
         if let Some(ip) = self.ip {
             req.extensions_mut().insert(ClientIp(ip));
         }
-        let res = app.clone().oneshot(req).await.unwrap();
-        self.store_cookies(&res);
-        res
+        app.clone().oneshot(req).await.unwrap()
     }
 
-    fn store_cookies(&self, res: &Response<Body>) {
+    pub fn store_cookies(&self, res: &Response<Body>) {
         let mut jar = self.jar.lock().unwrap();
         for header in res.headers().get_all(header::SET_COOKIE) {
             let header = header.to_str().unwrap();

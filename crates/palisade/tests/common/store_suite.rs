@@ -497,15 +497,15 @@ macro_rules! store_suite {
                 store.create(&key("f"), &user_record("frank", NOW - 10)).await.unwrap();
                 store.create(&key("anon"), &record(json!({"x": 1}), NOW + HOUR)).await.unwrap();
                 assert_eq!(store.sessions_of("erin", NOW).await.unwrap().len(), 20);
-                assert_eq!(store.revoke_all("erin").await.unwrap(), 20);
+                assert_eq!(store.revoke_user("erin", None).await.unwrap(), 20);
                 for n in 0..20 {
                     assert_eq!(store.load(&key(&format!("e{n}")), NOW).await.unwrap(), None);
                 }
                 assert!(store.sessions_of("erin", NOW).await.unwrap().is_empty());
                 assert!(store.load(&key("f"), NOW).await.unwrap().is_some());
                 assert!(store.load(&key("anon"), NOW).await.unwrap().is_some());
-                assert_eq!(store.revoke_all("erin").await.unwrap(), 0);
-                assert_eq!(store.revoke_all("nobody").await.unwrap(), 0);
+                assert_eq!(store.revoke_user("erin", None).await.unwrap(), 0);
+                assert_eq!(store.revoke_user("nobody", None).await.unwrap(), 0);
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -514,7 +514,7 @@ macro_rules! store_suite {
                 for name in ["g1", "g2", "g3"] {
                     store.create(&key(name), &user_record("grace", NOW - 10)).await.unwrap();
                 }
-                assert_eq!(store.revoke_all_except("grace", &key("g2")).await.unwrap(), 2);
+                assert_eq!(store.revoke_user("grace", Some(&key("g2"))).await.unwrap(), 2);
                 assert_eq!(keys_of(&store.sessions_of("grace", NOW).await.unwrap()), vec![key("g2")]);
                 assert!(store.load(&key("g2"), NOW).await.unwrap().is_some());
                 assert_eq!(store.load(&key("g1"), NOW).await.unwrap(), None);
@@ -534,7 +534,7 @@ macro_rules! store_suite {
                 // A second rotation (privilege change) replaces it in the index.
                 assert_eq!(store.rotate(&key("h1"), &key("h2"), &login, NOW).await.unwrap(), Applied::Done);
                 assert_eq!(keys_of(&store.sessions_of("heidi", NOW).await.unwrap()), vec![key("h2")]);
-                assert_eq!(store.revoke_all("heidi").await.unwrap(), 1);
+                assert_eq!(store.revoke_user("heidi", None).await.unwrap(), 1);
                 assert_eq!(store.load(&key("h2"), NOW).await.unwrap(), None);
             }
 
@@ -548,7 +548,7 @@ macro_rules! store_suite {
                 for (n, user) in users.iter().enumerate() {
                     assert_eq!(keys_of(&store.sessions_of(user, NOW).await.unwrap()), vec![key(&format!("odd{n}"))]);
                 }
-                assert_eq!(store.revoke_all("ivan*").await.unwrap(), 1);
+                assert_eq!(store.revoke_user("ivan*", None).await.unwrap(), 1);
                 assert_eq!(store.sessions_of("ivan", NOW).await.unwrap().len(), 1);
             }
         }
