@@ -71,6 +71,21 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// How many purposes there are (the size of a per-purpose cache).
+    pub(crate) const COUNT: usize = 6;
+
+    /// A dense index below [`COUNT`](Self::COUNT).
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Purpose::SessionSigning => 0,
+            Purpose::SessionEncryption => 1,
+            Purpose::Csrf => 2,
+            Purpose::RememberMe => 3,
+            Purpose::CookieSigning => 4,
+            Purpose::CookieEncryption => 5,
+        }
+    }
+
     fn info(self) -> &'static [u8] {
         match self {
             Purpose::SessionSigning => b"palisade/v1/session-signing",

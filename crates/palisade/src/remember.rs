@@ -16,6 +16,10 @@
 //! # let _ = layer; Ok::<(), palisade::session::SessionConfigError>(())
 //! ```
 //!
+//! The signed-in user's tokens are listed by
+//! [`auth::remembered_browsers`](crate::auth::remembered_browsers) and revoked one
+//! by one by [`auth::revoke`](crate::auth::revoke).
+//!
 //! # Design (split token, after Barry Jaspan's "improved persistent login cookie")
 //! The cookie holds a **selector** and a **validator**, 32 bytes each from
 //! the OS CSPRNG, signed with the key ring's remember-me key (name- and
@@ -69,12 +73,12 @@
 //! that issued it; using it does not extend it, so a stolen copy is not
 //! kept alive forever by the thief.
 
-use crate::auth::{reserved, AuthError};
 use crate::binding::UserAgentSummary;
-use crate::cookie::{CookieAttributes, CookieCodec, SameSite};
-use crate::keys::SubKey;
-use crate::session::{PendingCookie, Session};
-use crate::store::{Applied, Change, Data, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
+use crate::cookie::{CookieAttributes, CookieCodec, CookieError, SameSite};
+use crate::keys::{KeyRing, Purpose, SubKey};
+use crate::session::hook::HookContext;
+use crate::session::SessionError;
+use crate::store::{Applied, Change, Data, Record, SessionInfo, StoreError, StoreKey, UnixTime};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -255,33 +259,194 @@ fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
-/// Issues a token for `user` and queues its cookie; returns record A's key.
-pub(crate) async fn issue(session: &Session, user: &str) -> Result<StoreKey, AuthError> {
-    let config = session.auth_config().remember.as_ref().ok_or(AuthError::RememberMeDisabled)?;
-    let store = session.store()?;
-    let now = session.now();
-    let expires_at = now.saturating_add(secs(config.max_age));
-    let client = session.client().await;
-    let token = Token::generate();
-    let label = client.user_agent_string().map(|ua| UserAgentSummary::parse(&ua).to_string());
-    let mut data = Data::new();
-    data.insert(LABEL.into(), label.unwrap_or_else(|| "Unknown browser".into()).into());
-    data.insert(CURRENT.into(), URL_SAFE_NO_PAD.encode(token.validator_hash()).into());
-    let a = Record {
-        data,
-        created_at: now,
-        last_seen: now,
-        expires_at,
-        deadline: expires_at,
-        user_id: Some(namespaced(user)),
-        ip: client.ip_string(),
-        user_agent: client.user_agent_string(),
-    };
-    // B first: if A's write fails, a lone B is worthless (A is looked up first).
-    session.timed(store.create(&token.b_key(), &validity(user, now, expires_at))).await?;
-    session.timed(store.create(&token.a_key(), &a)).await?;
-    set_cookie(session, &token, now, expires_at).await?;
-    Ok(token.a_key())
+/// Remember-me as the sign-in hook runs it: the settings and the codec of
+/// the cookie (signed with the ring's remember-me key, name- and age-bound).
+pub(crate) struct Remembering {
+    pub(crate) settings: RememberMe,
+    codec: CookieCodec,
+}
+
+impl std::fmt::Debug for Remembering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remembering").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl Remembering {
+    pub(crate) fn new(settings: RememberMe, keys: &KeyRing) -> Self {
+        let codec = CookieCodec::signed(keys, Purpose::RememberMe).max_age(settings.max_age);
+        Self { settings, codec }
+    }
+
+    /// Issues a token for `user` and queues its cookie; returns record A's key.
+    pub(crate) async fn issue(&self, ctx: &HookContext, user: &str) -> Result<StoreKey, SessionError> {
+        let store = ctx.store()?;
+        let now = ctx.now();
+        let expires_at = now.saturating_add(secs(self.settings.max_age));
+        let client = ctx.client();
+        let token = Token::generate();
+        let label = client.user_agent_string().map(|ua| UserAgentSummary::parse(&ua).to_string());
+        let mut data = Data::new();
+        data.insert(LABEL.into(), label.unwrap_or_else(|| "Unknown browser".into()).into());
+        data.insert(CURRENT.into(), URL_SAFE_NO_PAD.encode(token.validator_hash()).into());
+        let a = Record {
+            data,
+            created_at: now,
+            last_seen: now,
+            expires_at,
+            deadline: expires_at,
+            user_id: Some(namespaced(user)),
+            ip: client.ip_string(),
+            user_agent: client.user_agent_string(),
+        };
+        // B first: if A's write fails, a lone B is worthless (A is looked up first).
+        ctx.timed(store.create(&token.b_key(), &validity(user, now, expires_at))).await?;
+        ctx.timed(store.create(&token.a_key(), &a)).await?;
+        self.set_cookie(ctx, &token, now, expires_at)?;
+        Ok(token.a_key())
+    }
+
+    fn set_cookie(
+        &self,
+        ctx: &HookContext,
+        token: &Token,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), CookieError> {
+        let name = &self.settings.attributes.name;
+        let value = self.codec.encode(name, &token.payload(), now)?;
+        let left = Duration::from_secs(u64::try_from(expires_at.saturating_sub(now)).unwrap_or(0));
+        ctx.set_cookie(name, self.settings.attributes.set_cookie(&value, Some(left))?);
+        Ok(())
+    }
+
+    /// Queues the removal of the remember-me cookie.
+    pub(crate) fn remove_cookie(&self, ctx: &HookContext) {
+        ctx.set_cookie(&self.settings.attributes.name, self.settings.attributes.removal());
+    }
+
+    /// The tokens in the request's cookies whose signature, name and age verify.
+    fn presented(&self, ctx: &HookContext) -> (bool, Vec<Token>) {
+        let now = ctx.now();
+        let mut any = false;
+        let tokens = ctx
+            .request_cookies(&self.settings.attributes)
+            .inspect(|_| any = true)
+            .filter_map(|value| {
+                let decoded = self.codec.decode(&self.settings.attributes.name, value, now).ok()?;
+                Token::from_payload(&Zeroizing::new(decoded.payload))
+            })
+            .collect();
+        (any, tokens)
+    }
+
+    /// Reads the request's remember-me cookie and decides. Called by the
+    /// session layer's hook when no live session was found: one store read
+    /// when the cookie names no live token, three or four round trips on a
+    /// sign-in.
+    pub(crate) async fn use_cookie(&self, ctx: &HookContext) -> Result<Used, StoreError> {
+        let (any, tokens) = self.presented(ctx);
+        if !any {
+            return Ok(Used::Nothing);
+        }
+        let Some(token) = tokens.into_iter().next() else {
+            tracing::debug!("remember-me cookie refused (bad signature, expired or malformed); removing it");
+            self.remove_cookie(ctx);
+            return Ok(Used::Nothing);
+        };
+        let Ok(store) = ctx.store() else { return Ok(Used::Nothing) }; // refused at build: needs a store
+        let now = ctx.now();
+        let a_key = token.a_key();
+        let Some(a) = ctx.timed(store.load(&a_key, now)).await? else {
+            tracing::debug!("remember-me token unknown, expired or revoked; removing the cookie");
+            self.remove_cookie(ctx);
+            return Ok(Used::Nothing);
+        };
+        let Some(user) = a.user_id.as_deref().and_then(user_of).map(str::to_owned) else {
+            self.remove_cookie(ctx);
+            return Ok(Used::Nothing);
+        };
+        let hash = token.validator_hash();
+        let rotation_key = ctx.purpose_keys(Purpose::RememberMe).primary();
+        if ctx.timed(store.load(&token.b_key(), now)).await?.is_some() {
+            let next = token.rotated(rotation_key);
+            // A first, then B: a request that finds B gone (it lost the race)
+            // and reads A again is then sure to see this rotation.
+            let change = Change {
+                set: vec![
+                    (PREVIOUS.into(), URL_SAFE_NO_PAD.encode(hash).into()),
+                    (ROTATED_AT.into(), now.into()),
+                    (CURRENT.into(), URL_SAFE_NO_PAD.encode(next.validator_hash()).into()),
+                ],
+                remove: Vec::new(),
+                last_seen: now,
+                expires_at: a.expires_at,
+            };
+            if ctx.timed(store.apply(&a_key, &change, now)).await? == Applied::Missing {
+                self.remove_cookie(ctx);
+                return Ok(Used::Nothing); // revoked meanwhile
+            }
+            let b = validity(&user, now, a.expires_at);
+            if ctx.timed(store.rotate(&token.b_key(), &next.b_key(), &b, now)).await? == Applied::Done {
+                self.set_or_log(ctx, &next, now, a.expires_at);
+                tracing::debug!(token = ?a_key, "remember-me token used and rotated");
+                return Ok(Used::SignIn { user, token: a_key });
+            }
+            // Another request rotated it between our two reads: fall through.
+        }
+        // B is gone: the validator is not current. Read A again (see above).
+        let Some(a) = ctx.timed(store.load(&a_key, now)).await? else {
+            self.remove_cookie(ctx);
+            return Ok(Used::Nothing);
+        };
+        if within_grace(&a.data, &hash, now, self.settings.grace) {
+            // A parallel request of the same browser, or the retry after a
+            // lost response: signed in, and sent the current validator
+            // again, so a lost rotation never turns into a theft alarm later.
+            // (Its successor is derived; if the key changed in between, the
+            // winner's response is the only one with the cookie.)
+            let next = token.rotated(rotation_key);
+            if current_b_key(&a_key, &a.data) == Some(next.b_key()) {
+                self.set_or_log(ctx, &next, now, a.expires_at);
+            }
+            tracing::debug!(token = ?a_key, "remember-me token used within the grace period of its rotation");
+            return Ok(Used::SignIn { user, token: a_key });
+        }
+        tracing::warn!(
+            user = %user,
+            token = ?a_key,
+            "remember-me cookie replayed with a stale validator: possible cookie theft; \
+             revoking every session and remember-me token of the user"
+        );
+        let sessions = ctx.timed(store.revoke_user(&user, None)).await?;
+        let tokens = ctx.timed(store.revoke_user(&namespaced(&user), None)).await?;
+        ctx.timed(store.revoke_user(&validators_of(&user), None)).await?;
+        tracing::warn!(sessions, tokens, "revoked after remember-me theft detection");
+        self.remove_cookie(ctx);
+        Ok(Used::Nothing)
+    }
+
+    /// A cookie that cannot be encoded (it always fits) is logged, and the
+    /// sign-in goes on: the browser keeps its previous cookie.
+    fn set_or_log(&self, ctx: &HookContext, token: &Token, now: UnixTime, expires_at: UnixTime) {
+        if let Err(err) = self.set_cookie(ctx, token, now, expires_at) {
+            tracing::error!(error = %err, "remember-me cookie could not be set");
+        }
+    }
+
+    /// Deletes the token(s) named by the request's remember-me cookie and
+    /// queues the cookie's removal (logout; login without "remember me", so
+    /// an earlier user's token on this browser cannot sign them back in).
+    pub(crate) async fn forget_presented(&self, ctx: &HookContext) -> Result<(), SessionError> {
+        let (any, tokens) = self.presented(ctx);
+        for token in tokens {
+            revoke_token(ctx, &token.a_key()).await?;
+        }
+        if any {
+            self.remove_cookie(ctx);
+        }
+        Ok(())
+    }
 }
 
 /// Record B: its existence, its expiry, and whose it is (for revoke-all).
@@ -296,16 +461,6 @@ fn validity(user: &str, now: UnixTime, expires_at: UnixTime) -> Record {
     }
 }
 
-async fn set_cookie(session: &Session, token: &Token, now: UnixTime, expires_at: UnixTime) -> Result<(), AuthError> {
-    let (config, codec) = session.remember_parts().ok_or(AuthError::RememberMeDisabled)?;
-    let value =
-        codec.encode(&config.attributes.name, &token.payload(), now).map_err(crate::session::SessionError::from)?;
-    let left = Duration::from_secs(u64::try_from(expires_at.saturating_sub(now)).unwrap_or(0));
-    let header = config.attributes.set_cookie(&value, Some(left)).map_err(crate::session::SessionError::from)?;
-    session.set_remember_cookie(PendingCookie::Set(header)).await;
-    Ok(())
-}
-
 /// What a presented remember-me cookie led to.
 #[derive(Debug)]
 pub(crate) enum Used {
@@ -313,100 +468,6 @@ pub(crate) enum Used {
     SignIn { user: String, token: StoreKey },
     /// No usable cookie (none, invalid, unknown, revoked, theft handled).
     Nothing,
-}
-
-/// Reads the request's remember-me cookie and decides. Called for an
-/// anonymous session only (by `CurrentUser`): one store read when the
-/// cookie names no live token, three or four round trips on a sign-in.
-pub(crate) async fn use_cookie(session: &Session) -> Result<Used, AuthError> {
-    let Some((config, codec)) = session.remember_parts() else { return Ok(Used::Nothing) };
-    let candidates = session.remember_candidates().await;
-    if candidates.is_empty() {
-        return Ok(Used::Nothing);
-    }
-    let now = session.now();
-    let token = candidates.iter().find_map(|value| decode(config, codec, value, now));
-    let Some(token) = token else {
-        tracing::debug!("remember-me cookie refused (bad signature, expired or malformed); removing it");
-        session.set_remember_cookie(PendingCookie::Remove).await;
-        return Ok(Used::Nothing);
-    };
-    let store = session.store()?;
-    let a_key = token.a_key();
-    let Some(a) = session.timed(store.load(&a_key, now)).await? else {
-        tracing::debug!("remember-me token unknown, expired or revoked; removing the cookie");
-        session.set_remember_cookie(PendingCookie::Remove).await;
-        return Ok(Used::Nothing);
-    };
-    let Some(user) = a.user_id.as_deref().and_then(user_of).map(str::to_owned) else {
-        session.set_remember_cookie(PendingCookie::Remove).await;
-        return Ok(Used::Nothing);
-    };
-    let hash = token.validator_hash();
-    let rotation_key = session.remember_keys().primary();
-    if session.timed(store.load(&token.b_key(), now)).await?.is_some() {
-        let next = token.rotated(rotation_key);
-        // A first, then B: a request that finds B gone (it lost the race)
-        // and reads A again is then sure to see this rotation.
-        let change = Change {
-            set: vec![
-                (PREVIOUS.into(), URL_SAFE_NO_PAD.encode(hash).into()),
-                (ROTATED_AT.into(), now.into()),
-                (CURRENT.into(), URL_SAFE_NO_PAD.encode(next.validator_hash()).into()),
-            ],
-            remove: Vec::new(),
-            last_seen: now,
-            expires_at: a.expires_at,
-        };
-        if session.timed(store.apply(&a_key, &change, now)).await? == Applied::Missing {
-            session.set_remember_cookie(PendingCookie::Remove).await;
-            return Ok(Used::Nothing); // revoked meanwhile
-        }
-        let b = validity(&user, now, a.expires_at);
-        if session.timed(store.rotate(&token.b_key(), &next.b_key(), &b, now)).await? == Applied::Done {
-            set_cookie(session, &next, now, a.expires_at).await?;
-            tracing::debug!(token = ?a_key, "remember-me token used and rotated");
-            return Ok(Used::SignIn { user, token: a_key });
-        }
-        // Another request rotated it between our two reads: fall through.
-    }
-    // B is gone: the validator is not current. Read A again (see above).
-    let Some(a) = session.timed(store.load(&a_key, now)).await? else {
-        session.set_remember_cookie(PendingCookie::Remove).await;
-        return Ok(Used::Nothing);
-    };
-    if within_grace(&a.data, &hash, now, config.grace) {
-        // A parallel request of the same browser, or the retry after a lost
-        // response: signed in, and sent the current validator again, so a
-        // lost rotation never turns into a theft alarm later. (Its successor
-        // is derived; if the key changed in between, the winner's response
-        // is the only one with the cookie.)
-        let next = token.rotated(rotation_key);
-        if current_b_key(&a_key, &a.data) == Some(next.b_key()) {
-            set_cookie(session, &next, now, a.expires_at).await?;
-        }
-        tracing::debug!(token = ?a_key, "remember-me token used within the grace period of its rotation");
-        return Ok(Used::SignIn { user, token: a_key });
-    }
-    tracing::warn!(
-        user = %user,
-        token = ?a_key,
-        "remember-me cookie replayed with a stale validator: possible cookie theft; \
-         revoking every session and remember-me token of the user"
-    );
-    let sessions = session.timed(store.revoke_user(&user, None)).await?;
-    let tokens = session.timed(store.revoke_user(&namespaced(&user), None)).await?;
-    session.timed(store.revoke_user(&validators_of(&user), None)).await?;
-    tracing::warn!(sessions, tokens, "revoked after remember-me theft detection");
-    session.set_remember_cookie(PendingCookie::Remove).await;
-    Ok(Used::Nothing)
-}
-
-/// The token in a cookie value, if its signature, name and age verify.
-fn decode(config: &RememberMe, codec: &CookieCodec, value: &str, now: UnixTime) -> Option<Token> {
-    let decoded = codec.decode(&config.attributes.name, value, now).ok()?;
-    let payload = Zeroizing::new(decoded.payload);
-    Token::from_payload(&payload)
 }
 
 /// True when `hash` is the validator replaced less than `grace` ago.
@@ -418,70 +479,32 @@ fn within_grace(a: &Data, hash: &[u8; 32], now: UnixTime, grace: Duration) -> bo
     same && now >= rotated_at && now - rotated_at <= secs(grace)
 }
 
-/// Deletes the token(s) named by the request's remember-me cookie and
-/// queues the cookie's removal (logout; login without "remember me", so an
-/// earlier user's token on this browser cannot sign them back in).
-pub(crate) async fn forget_presented(session: &Session) -> Result<(), AuthError> {
-    let Some((config, codec)) = session.remember_parts() else { return Ok(()) };
-    let candidates = session.remember_candidates().await;
-    if candidates.is_empty() {
-        return Ok(());
-    }
-    let now = session.now();
-    for value in &candidates {
-        if let Some(token) = decode(config, codec, value, now) {
-            revoke_token(session, &token.a_key()).await?;
-        }
-    }
-    session.set_remember_cookie(PendingCookie::Remove).await;
-    Ok(())
-}
-
 /// Deletes one token: record A and its current validator's record B.
-pub(crate) async fn revoke_token(session: &Session, a_key: &StoreKey) -> Result<(), AuthError> {
-    let store = session.store()?;
-    Ok(revoke_token_in(session, store.as_ref(), a_key).await?)
-}
-
-/// [`revoke_token`] with the store at hand (while the session is loading).
-pub(crate) async fn revoke_token_in(session: &Session, store: &dyn Store, a_key: &StoreKey) -> Result<(), StoreError> {
-    if let Some(a) = session.timed(store.load(a_key, session.now())).await? {
+pub(crate) async fn revoke_token(ctx: &HookContext, a_key: &StoreKey) -> Result<(), StoreError> {
+    let Ok(store) = ctx.store() else { return Ok(()) }; // cookie sessions have no tokens
+    if let Some(a) = ctx.timed(store.load(a_key, ctx.now())).await? {
         if let Some(b) = current_b_key(a_key, &a.data) {
-            session.timed(store.delete(&b)).await?;
+            ctx.timed(store.delete(&b)).await?;
         }
     }
-    session.timed(store.delete(a_key)).await
+    ctx.timed(store.delete(a_key)).await
 }
 
-/// The signed-in user's remember-me tokens ("remembered browsers"), oldest
-/// first; the one this session was signed in with or issued is marked
-/// `current`. Empty for an anonymous session.
-///
-/// Each is named by its record's [`StoreKey`] (a hash of a hash of the
-/// selector: it cannot be turned into a cookie) and can be revoked with
-/// [`auth::revoke`](crate::auth::revoke).
-pub async fn tokens(session: &Session) -> Result<Vec<SessionInfo>, AuthError> {
-    let Some(user) = session.user_id().await? else { return Ok(Vec::new()) };
-    let store = session.store()?;
-    let current = session.get::<String>(reserved::REMEMBER).await?;
-    let mut tokens = session.timed(store.sessions_of(&namespaced(&user), session.now())).await?;
-    for info in &mut tokens {
-        info.current = current.as_deref() == Some(info.key.to_hex().as_str());
-    }
-    Ok(tokens)
+/// Every live token of `user` ("remembered browsers"), oldest first, none
+/// marked current (the caller knows which one its session holds).
+pub(crate) async fn tokens_of(ctx: &HookContext, user: &str) -> Result<Vec<SessionInfo>, SessionError> {
+    Ok(ctx.timed(ctx.store()?.sessions_of(&namespaced(user), ctx.now())).await?)
 }
 
 /// Revokes every remember-me token of `user` (both records), except `keep`.
-pub(crate) async fn revoke_all(session: &Session, user: &str, keep: Option<&StoreKey>) -> Result<u64, AuthError> {
-    let store = session.store()?;
+pub(crate) async fn revoke_all(ctx: &HookContext, user: &str, keep: Option<&StoreKey>) -> Result<u64, SessionError> {
+    let store = ctx.store()?;
     let keep_b = match keep {
-        Some(a_key) => {
-            session.timed(store.load(a_key, session.now())).await?.and_then(|a| current_b_key(a_key, &a.data))
-        }
+        Some(a_key) => ctx.timed(store.load(a_key, ctx.now())).await?.and_then(|a| current_b_key(a_key, &a.data)),
         None => None,
     };
-    let tokens = session.timed(store.revoke_user(&namespaced(user), keep)).await?;
-    session.timed(store.revoke_user(&validators_of(user), keep_b.as_ref())).await?;
+    let tokens = ctx.timed(store.revoke_user(&namespaced(user), keep)).await?;
+    ctx.timed(store.revoke_user(&validators_of(user), keep_b.as_ref())).await?;
     Ok(tokens)
 }
 

@@ -420,3 +420,80 @@ async fn logout_asks_the_browser_to_clear_the_sites_cookies() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers().get("clear-site-data").map(|v| v.to_str().unwrap()), Some("\"cookies\""));
 }
+
+// Structure: remember-me sign-in happens when the session loads.
+
+#[tokio::test]
+async fn a_remembered_browser_gets_a_working_token_whatever_the_extractor_order() {
+    let app = stack(remember());
+    let browser = Browser::new(IP, CHROME);
+    log_in(&browser, &app, "/login-remember/alice").await;
+    browser.forget(SESSION);
+    app.advance(3600);
+    let (status, page) = browser.get(&app.app, "/form-then-user").await;
+    assert_eq!(status, StatusCode::OK);
+    let (token, user) = page.split_once('\n').unwrap();
+    assert_eq!(user, "alice", "signed in by the remember-me cookie");
+    assert_eq!(submit(&browser, &app, "/set/x/1", token).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_remembered_browser_is_signed_in_by_any_use_of_the_session() {
+    let app = stack(remember());
+    let browser = Browser::new(IP, CHROME);
+    log_in(&browser, &app, "/login-remember/alice").await;
+    browser.forget(SESSION);
+    app.advance(3600);
+    // A handler that only reads a value, never asks for the user.
+    assert_eq!(browser.get(&app.app, "/get/cart").await.1, "none");
+    assert!(browser.cookie(SESSION).is_some(), "the sign-in started a session");
+    assert_eq!(browser.get(&app.app, "/me").await.1, "user=alice fresh=false");
+}
+
+#[tokio::test]
+async fn sign_in_without_auth_settings_says_how_to_add_them() {
+    use palisade::keys::KeyRing;
+    use palisade::session::SessionLayer;
+    let layer = SessionLayer::server_side(MemoryStore::new(), KeyRing::generate()).build().unwrap();
+    let app = auth_support::routes().layer(layer);
+    let browser = Browser::new(IP, CHROME);
+    let (status, body) = browser.post(&app, "/login/alice").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(browser.get(&app, "/maybe").await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    let err = AuthError::NotConfigured.to_string();
+    assert!(err.contains(".auth(AuthConfig::new())"), "{err}");
+}
+
+// 9. Configuration that cannot work is refused at startup.
+
+#[test]
+fn a_touch_interval_not_shorter_than_the_idle_timeout_is_refused() {
+    use palisade::keys::KeyRing;
+    use palisade::session::{Expiry, SessionConfigError, SessionLayer};
+    use std::time::Duration;
+    let expiry = Expiry {
+        idle: Duration::from_secs(60),
+        absolute: Duration::from_secs(3600),
+        touch_interval: Duration::from_secs(60),
+    };
+    let err = SessionLayer::server_side(MemoryStore::new(), KeyRing::generate()).expiry(expiry).build().unwrap_err();
+    assert_eq!(err, SessionConfigError::TouchNotShorterThanIdle { touch_secs: 60, idle_secs: 60 });
+    assert!(err.to_string().contains("lower Expiry::touch_interval"), "{err}");
+    let ok = Expiry { touch_interval: Duration::from_secs(59), ..expiry };
+    SessionLayer::server_side(MemoryStore::new(), KeyRing::generate()).expiry(ok).build().unwrap();
+}
+
+#[test]
+fn a_cookie_prefix_in_another_case_is_refused() {
+    use palisade::keys::KeyRing;
+    use palisade::session::SessionLayer;
+    let err = SessionLayer::server_side(MemoryStore::new(), KeyRing::generate())
+        .cookie_name("__HOST-session")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("exactly `__Host-`"), "{err}");
+    let remember = AuthConfig::new().remember_me(RememberMe::new().cookie_name("__secure-remember"));
+    let err = SessionLayer::server_side(MemoryStore::new(), KeyRing::generate()).auth(remember).build().unwrap_err();
+    let palisade::session::SessionConfigError::Extension(inner) = &err else { panic!("{err:?}") };
+    assert!(inner.downcast_ref::<palisade::auth::AuthConfigError>().is_some(), "{err:?}");
+}

@@ -11,7 +11,6 @@ use palisade::auth::{self, CurrentUser};
 use palisade::binding::UserAgentSummary;
 use palisade::csrf::CsrfToken;
 use palisade::headers::CspNonce;
-use palisade::remember;
 use palisade::store::SessionInfo;
 use serde::Deserialize;
 use std::time::Duration;
@@ -73,7 +72,7 @@ pub(super) async fn sessions_page(
     let user = current_user(&state, Some(&signed_in)).await?;
     let session = signed_in.session();
     let sessions: Vec<Value> = session.sessions_of_user().await?.iter().map(device).collect();
-    let remembered: Vec<Value> = remember::tokens(session).await?.iter().map(device).collect();
+    let remembered: Vec<Value> = auth::remembered_browsers(session).await?.iter().map(device).collect();
     let message = match query.done.as_deref() {
         Some("revoked") => Some("The device was signed out."),
         Some("others") => Some("All your other devices were signed out."),

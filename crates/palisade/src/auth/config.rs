@@ -5,8 +5,9 @@ use std::time::Duration;
 /// Sign-in settings, given to the session layer with
 /// [`SessionLayerBuilder::auth`](crate::session::SessionLayerBuilder::auth).
 ///
-/// They live in the session layer, not in a layer of their own, because the
-/// binding check runs when the session is first loaded — possibly by a layer
+/// They are installed on the session layer (as its load hook), not in a
+/// layer of their own, because the binding check and the remember-me
+/// sign-in run when the session is first loaded — possibly by a layer
 /// (CSRF) that runs before any other — and the remember-me cookie is written
 /// by the session layer with the session cookie. One place, no layer order
 /// to get wrong.
@@ -46,6 +47,8 @@ pub enum AuthConfigError {
     RememberMeLifetime,
     #[error("remember-me grace period must be at most 5 minutes: longer lets a replayed stale cookie in unnoticed")]
     RememberMeGrace,
+    #[error(transparent)]
+    RememberMeCookie(#[from] crate::cookie::CookieConfigError),
 }
 
 impl AuthConfig {
@@ -79,30 +82,26 @@ impl AuthConfig {
         self
     }
 
-    pub(crate) fn validate(
-        &self,
-        development_mode: bool,
-        server_side: bool,
-    ) -> Result<(), crate::session::SessionConfigError> {
+    pub(crate) fn validate(&self, development_mode: bool, server_side: bool) -> Result<(), AuthConfigError> {
         let path = &self.login_path;
         let ok = path.starts_with('/')
             && !path.starts_with("//")
             && !path.starts_with("/\\")
             && crate::redirect::RedirectPolicy::same_origin().is_allowed(path);
         if !ok {
-            return Err(AuthConfigError::LoginPath(path.clone()).into());
+            return Err(AuthConfigError::LoginPath(path.clone()));
         }
-        self.binding.validate().map_err(AuthConfigError::from)?;
+        self.binding.validate()?;
         if let Some(remember) = &self.remember {
             if !server_side {
-                return Err(AuthConfigError::RememberMeNeedsStore.into());
+                return Err(AuthConfigError::RememberMeNeedsStore);
             }
             remember.attributes.validate(development_mode)?;
             if remember.max_age < Duration::from_secs(3600) || remember.max_age > Duration::from_secs(400 * 86_400) {
-                return Err(AuthConfigError::RememberMeLifetime.into());
+                return Err(AuthConfigError::RememberMeLifetime);
             }
             if remember.grace > Duration::from_secs(300) {
-                return Err(AuthConfigError::RememberMeGrace.into());
+                return Err(AuthConfigError::RememberMeGrace);
             }
         }
         Ok(())

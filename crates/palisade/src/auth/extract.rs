@@ -1,4 +1,4 @@
-use super::{reserved, AuthError};
+use super::{reserved, AuthConfig, AuthError};
 use crate::redirect::RedirectPolicy;
 use crate::session::{Session, SessionError};
 use crate::store::UnixTime;
@@ -18,13 +18,9 @@ use std::time::Duration;
 /// - `Option<CurrentUser>`: `None` for anonymous requests (pages that show
 ///   a "sign in" link).
 ///
-/// An anonymous session with a remember-me cookie is signed in here (a new
-/// session, not fresh): handlers that never ask for the user cost nothing.
-///
-/// That sign-in gives the session a new id, and so a new CSRF secret: list
-/// `CurrentUser` **before** `CsrfToken` in a handler's arguments (axum
-/// extracts them in order), so the page's forms carry a token of the new
-/// secret.
+/// A browser without a live session that presents a remember-me cookie was
+/// signed in when the session was first loaded (a new session, not fresh),
+/// whoever loaded it first: extractors and layers may come in any order.
 #[derive(Clone)]
 pub struct CurrentUser {
     id: String,
@@ -136,8 +132,7 @@ struct Target {
 }
 
 impl Target {
-    fn of(parts: &Parts, session: &Session) -> Self {
-        let config = session.auth_config();
+    fn of(parts: &Parts, config: &AuthConfig) -> Self {
         let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |original| &original.0);
         let accept = parts.headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
         let api =
@@ -185,31 +180,29 @@ fn encode_query_value(value: &str) -> String {
 }
 
 /// The signed-in user of the request, signing a remembered browser in.
-async fn current(parts: &Parts) -> Result<(Option<CurrentUser>, Session), AuthRejection> {
+async fn current(parts: &Parts) -> Result<(Option<CurrentUser>, Target), AuthRejection> {
     let Some(session) = parts.extensions.get::<Session>().cloned() else {
         tracing::error!("a handler asked for CurrentUser but no SessionLayer is installed");
         return Err(AuthRejection::Failed(SessionError::MissingLayer.into()));
     };
+    let config = &super::hook(&session).map_err(AuthRejection::Failed)?.config;
     let found = async {
-        let id = match session.user_id().await? {
-            Some(id) => Some(id),
-            None => super::sign_in_remembered(&session).await?,
-        };
-        let Some(id) = id else { return Ok::<_, AuthError>(None) };
+        let Some(id) = session.user_id().await? else { return Ok::<_, AuthError>(None) };
         let login_at = session.get::<UnixTime>(reserved::LOGIN_AT).await?;
         let fresh_at = session.get::<UnixTime>(reserved::FRESH_AT).await?;
         Ok(Some((id, login_at, fresh_at)))
     }
     .await
     .map_err(AuthRejection::Failed)?;
+    let target = Target::of(parts, config);
     let user = found.map(|(id, login_at, fresh_at)| CurrentUser {
         id,
         login_at,
         fresh_at,
         session: session.clone(),
-        target: Target::of(parts, &session),
+        target: target.clone(),
     });
-    Ok((user, session))
+    Ok((user, target))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
@@ -218,10 +211,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match current(parts).await? {
             (Some(user), _) => Ok(user),
-            (None, session) => {
-                let target = Target::of(parts, &session);
-                Err(AuthRejection::LoginRequired { api: target.api, location: target.location(false) })
-            }
+            (None, target) => Err(AuthRejection::LoginRequired { api: target.api, location: target.location(false) }),
         }
     }
 }

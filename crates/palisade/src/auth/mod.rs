@@ -57,6 +57,7 @@
 mod config;
 #[cfg(feature = "axum")]
 mod extract;
+mod hook;
 
 pub use config::{AuthConfig, AuthConfigError};
 #[cfg(feature = "axum")]
@@ -64,8 +65,10 @@ pub use extract::{AuthRejection, CurrentUser};
 
 use crate::binding::Fingerprint;
 use crate::remember;
+use crate::session::hook::HookContext;
 use crate::session::{Session, SessionError};
 use crate::store::{StoreError, StoreKey, UnixTime};
+use hook::AuthHook;
 
 /// Session keys the auth module owns. They do not start with
 /// [`ID_BOUND_PREFIX`](crate::session::ID_BOUND_PREFIX): they survive an id
@@ -96,6 +99,9 @@ pub enum AuthError {
     /// The operation needs a signed-in session.
     #[error("no user is signed in on this session")]
     NotSignedIn,
+    /// The session layer was built without sign-in settings.
+    #[error("sign-in is not configured: build the session layer with .auth(AuthConfig::new())")]
+    NotConfigured,
 }
 
 impl From<StoreError> for AuthError {
@@ -110,7 +116,7 @@ impl AuthError {
         match self {
             Self::Session(err) => err.status(),
             Self::NotSignedIn => http::StatusCode::UNAUTHORIZED,
-            Self::RememberMeDisabled => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::RememberMeDisabled | Self::NotConfigured => http::StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -161,12 +167,16 @@ impl LoginOptions {
 /// earlier user's) is revoked and removed, so logging out cannot bring
 /// that user back.
 pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> Result<(), AuthError> {
-    if options.remember && session.auth_config().remember.is_none() {
+    let hook = hook(session)?;
+    if options.remember && hook.remember.is_none() {
         return Err(AuthError::RememberMeDisabled);
     }
+    let ctx = session.context().await;
     // The token of whoever used this browser before, and this session's own.
-    remember::forget_presented(session).await?;
-    forget_own_token(session).await?;
+    if let Some(remembering) = &hook.remember {
+        remembering.forget_presented(&ctx).await?;
+    }
+    forget_own_token(session, &ctx).await?;
     // Django's rule: another user's data never carries over (an MFA flag, a
     // role or pending OAuth state of A's would be B's: a privilege
     // escalation); an anonymous session (a cart) or the same user keeps its
@@ -177,11 +187,12 @@ pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> R
     session.set_user_id(user_id).await?;
     let now = session.now();
     session.insert(reserved::LOGIN_AT, now).await?;
-    start_fresh(session, now).await?;
-    if options.remember {
-        let token = remember::issue(session, user_id).await?;
+    start_fresh(session, hook, now).await?;
+    if let (true, Some(remembering)) = (options.remember, &hook.remember) {
+        let token = remembering.issue(&ctx, user_id).await?;
         session.insert(reserved::REMEMBER, token.to_hex()).await?;
     }
+    session.adopt(ctx).await;
     Ok(())
 }
 
@@ -197,9 +208,14 @@ pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> R
 /// `"storage"` deletes local data (drafts, offline copies) that an app may
 /// want to keep; add those yourself where they fit.
 pub async fn logout(session: &Session) -> Result<(), AuthError> {
-    forget_own_token(session).await?;
-    remember::forget_presented(session).await?;
+    let hook = hook(session)?;
+    let ctx = session.context().await;
+    forget_own_token(session, &ctx).await?;
+    if let Some(remembering) = &hook.remember {
+        remembering.forget_presented(&ctx).await?;
+    }
     session.flush().await?;
+    session.adopt(ctx).await;
     session
         .add_response_header(
             http::HeaderName::from_static("clear-site-data"),
@@ -217,11 +233,12 @@ pub async fn logout(session: &Session) -> Result<(), AuthError> {
 /// an id that leaked while the session was not fresh (the reason it was
 /// not) must not become a fresh session (session fixation).
 pub async fn mark_fresh(session: &Session) -> Result<(), AuthError> {
+    let hook = hook(session)?;
     if session.user_id().await?.is_none() {
         return Err(AuthError::NotSignedIn);
     }
     session.rotate_id().await?;
-    start_fresh(session, session.now()).await
+    start_fresh(session, hook, session.now()).await
 }
 
 /// What a revocation removed.
@@ -235,10 +252,11 @@ pub struct Revoked {
 /// every remember-me token except the one this browser holds (otherwise
 /// the other devices would sign straight back in with theirs).
 pub async fn log_out_other_devices(session: &Session) -> Result<Revoked, AuthError> {
+    hook(session)?;
     let user = session.user_id().await?.ok_or(AuthError::NotSignedIn)?;
     let own = own_token(session).await?;
     let sessions = session.revoke_other_sessions().await?;
-    let remember_tokens = remember::revoke_all(session, &user, own.as_ref()).await?;
+    let remember_tokens = remember::revoke_all(&session.context().await, &user, own.as_ref()).await?;
     tracing::info!(sessions, remember_tokens, "logged out the user's other devices");
     Ok(Revoked { sessions, remember_tokens })
 }
@@ -251,35 +269,40 @@ pub async fn log_out_other_devices(session: &Session) -> Result<Revoked, AuthErr
 /// people change passwords — is out. The session becomes fresh and is bound
 /// to the current client.
 pub async fn password_changed(session: &Session) -> Result<Revoked, AuthError> {
+    let hook = hook(session)?;
     let user = session.user_id().await?.ok_or(AuthError::NotSignedIn)?;
     let had_token = own_token(session).await?.is_some();
+    let ctx = session.context().await;
     let sessions = session.revoke_other_sessions().await?;
-    let remember_tokens = remember::revoke_all(session, &user, None).await?;
+    let remember_tokens = remember::revoke_all(&ctx, &user, None).await?;
     session.remove::<String>(reserved::REMEMBER).await?;
     session.rotate_id().await?;
-    start_fresh(session, session.now()).await?;
-    if had_token && session.auth_config().remember.is_some() {
-        let token = remember::issue(session, &user).await?;
+    start_fresh(session, hook, session.now()).await?;
+    if let (true, Some(remembering)) = (had_token, &hook.remember) {
+        let token = remembering.issue(&ctx, &user).await?;
         session.insert(reserved::REMEMBER, token.to_hex()).await?;
     }
+    session.adopt(ctx).await;
     tracing::info!(sessions, remember_tokens, "password changed: other sessions and remember-me tokens revoked");
     Ok(Revoked { sessions, remember_tokens })
 }
 
 /// Revokes one of the signed-in user's other sessions or remember-me tokens,
 /// named by the hex of its store key (as listed by
-/// [`Session::sessions_of_user`] and [`remember::tokens`]). A session's own
+/// [`Session::sessions_of_user`] and [`remembered_browsers`]). A session's own
 /// remember-me token goes with it, so the device cannot sign back in.
 ///
 /// Returns `false` (and revokes nothing) when the key is not one of the
 /// user's, or is this very session (use [`logout`] for that): a user can
 /// only end their own devices. The one way to revoke a single device.
 pub async fn revoke(session: &Session, key_hex: &str) -> Result<bool, AuthError> {
+    hook(session)?;
     let Ok(key) = key_hex.parse::<StoreKey>() else { return Ok(false) };
     if session.user_id().await?.is_none() {
         return Err(AuthError::NotSignedIn);
     }
     let store = session.store()?;
+    let ctx = session.context().await;
     let sessions = session.sessions_of_user().await?;
     if let Some(info) = sessions.iter().find(|s| s.key == key) {
         if info.current {
@@ -288,29 +311,51 @@ pub async fn revoke(session: &Session, key_hex: &str) -> Result<bool, AuthError>
         let record = session.timed(store.load(&key, session.now())).await?;
         let token = record.as_ref().and_then(|r| r.data.get(reserved::REMEMBER)).and_then(|v| v.as_str());
         if let Some(token) = token.and_then(|t| t.parse::<StoreKey>().ok()) {
-            remember::revoke_token(session, &token).await?;
+            remember::revoke_token(&ctx, &token).await?;
         }
         session.timed(store.delete(&key)).await?;
         tracing::info!(session = ?key, "revoked one of the user's sessions");
         return Ok(true);
     }
-    let tokens = remember::tokens(session).await?;
+    let tokens = remembered_browsers(session).await?;
     if tokens.iter().any(|t| t.key == key && !t.current) {
-        remember::revoke_token(session, &key).await?;
+        remember::revoke_token(&ctx, &key).await?;
         tracing::info!(token = ?key, "revoked one of the user's remember-me tokens");
         return Ok(true);
     }
     Ok(false)
 }
 
-/// Sets the fresh time and binds the session to the current client.
-async fn start_fresh(session: &Session, now: UnixTime) -> Result<(), AuthError> {
-    session.insert(reserved::FRESH_AT, now).await?;
-    bind(session).await
+/// The signed-in user's remember-me tokens ("remembered browsers"), oldest
+/// first; the one this session was signed in with or issued is marked
+/// `current`. Empty for an anonymous session.
+///
+/// Each is named by its record's [`StoreKey`] (a hash of a hash of the
+/// selector: it cannot be turned into a cookie) and can be revoked with
+/// [`revoke`].
+pub async fn remembered_browsers(session: &Session) -> Result<Vec<crate::store::SessionInfo>, AuthError> {
+    let Some(user) = session.user_id().await? else { return Ok(Vec::new()) };
+    let current = session.get::<String>(reserved::REMEMBER).await?;
+    let mut tokens = remember::tokens_of(&session.context().await, &user).await?;
+    for info in &mut tokens {
+        info.current = current.as_deref() == Some(info.key.to_hex().as_str());
+    }
+    Ok(tokens)
 }
 
-async fn bind(session: &Session) -> Result<(), AuthError> {
-    let fingerprint = Fingerprint::of(&session.client().await, &session.auth_config().binding);
+/// The sign-in settings of the session layer, or an error that says how to
+/// install them.
+fn hook(session: &Session) -> Result<&AuthHook, AuthError> {
+    session.hook::<AuthHook>().ok_or_else(|| {
+        tracing::error!("palisade::auth used on a session layer built without SessionLayerBuilder::auth");
+        AuthError::NotConfigured
+    })
+}
+
+/// Sets the fresh time and binds the session to the current client.
+async fn start_fresh(session: &Session, hook: &AuthHook, now: UnixTime) -> Result<(), AuthError> {
+    session.insert(reserved::FRESH_AT, now).await?;
+    let fingerprint = Fingerprint::of(&session.client().await, &hook.config.binding);
     session.insert(reserved::BOUND_TO, fingerprint).await?;
     Ok(())
 }
@@ -320,23 +365,10 @@ async fn own_token(session: &Session) -> Result<Option<StoreKey>, AuthError> {
     Ok(session.get::<String>(reserved::REMEMBER).await?.and_then(|hex| hex.parse().ok()))
 }
 
-async fn forget_own_token(session: &Session) -> Result<(), AuthError> {
+async fn forget_own_token(session: &Session, ctx: &HookContext) -> Result<(), AuthError> {
     if let Some(token) = own_token(session).await? {
-        if session.store().is_ok() {
-            remember::revoke_token(session, &token).await?;
-        }
+        remember::revoke_token(ctx, &token).await?;
         session.remove::<String>(reserved::REMEMBER).await?;
     }
     Ok(())
-}
-
-/// Signs in the user a remember-me cookie named: a new session, not fresh.
-pub(crate) async fn sign_in_remembered(session: &Session) -> Result<Option<String>, AuthError> {
-    let remember::Used::SignIn { user, token } = remember::use_cookie(session).await? else { return Ok(None) };
-    session.set_user_id(&user).await?;
-    session.insert(reserved::LOGIN_AT, session.now()).await?;
-    session.remove::<UnixTime>(reserved::FRESH_AT).await?;
-    bind(session).await?;
-    session.insert(reserved::REMEMBER, token.to_hex()).await?;
-    Ok(Some(user))
 }

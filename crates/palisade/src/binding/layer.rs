@@ -59,7 +59,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             if let Some(session) = session {
-                session.skip_binding().await;
+                session.skip_checks().await;
             }
             inner.call(req).await
         })

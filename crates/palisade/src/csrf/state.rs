@@ -22,6 +22,7 @@ use super::double_submit::{self, Binding};
 use super::layer::Shared;
 use super::token::{mask_bytes, Secret};
 use super::{RejectReason, SESSION_KEY};
+use crate::keys::Purpose;
 use crate::session::{Session, SessionError};
 use http::header::{CACHE_CONTROL, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
@@ -106,7 +107,7 @@ impl RequestCsrf {
 
     /// An anonymous visitor's secret, from the first genuine signed cookie.
     fn anonymous_secret(&self, session: &Session) -> Option<Secret> {
-        let keys = session.csrf_keys();
+        let keys = session.purpose_keys(Purpose::Csrf);
         self.cookies
             .iter()
             .find(|c| double_submit::is_genuine(keys, &None, c))
@@ -259,7 +260,7 @@ impl RequestCsrf {
                 self.drop_anonymous_cookie(headers);
             }
             Ok(false) => {
-                let value = double_submit::sign(session.csrf_keys(), &None, secret.expose());
+                let value = double_submit::sign(session.purpose_keys(Purpose::Csrf), &None, secret.expose());
                 set_cookie(headers, double_submit::anonymous_attributes().set_cookie(&value, None));
             }
             Err(_) => {} // logged by `session_failure`; the session layer answers 503

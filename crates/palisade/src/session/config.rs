@@ -1,3 +1,4 @@
+use super::hook::{BuildInfo, HookFactory};
 use super::layer::{Backend, SessionLayer, Shared, SharedParts};
 use crate::clock::{Clock, SystemClock};
 use crate::cookie::{CookieAttributes, CookieCodec, CookieConfigError, SameSite};
@@ -86,9 +87,36 @@ pub enum SessionConfigError {
     TouchNotShorterThanIdle { touch_secs: u64, idle_secs: u64 },
     #[error("the store call timeout must be at least one millisecond")]
     ZeroStoreTimeout,
+    /// A setting of a module built on the session layer (sign-in: see
+    /// [`crate::auth::AuthConfigError`]).
     #[error(transparent)]
-    Auth(#[from] crate::auth::AuthConfigError),
+    Extension(ExtensionConfigError),
 }
+
+/// A configuration error of a module built on the session layer, kept as
+/// its own type: [`downcast_ref`](Self::downcast_ref) gives it back.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ExtensionConfigError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl ExtensionConfigError {
+    pub(crate) fn new(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(err))
+    }
+
+    /// The module's own error, e.g. `AuthConfigError`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref()
+    }
+}
+
+impl PartialEq for ExtensionConfigError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for ExtensionConfigError {}
 
 /// Builds a [`SessionLayer`]; every setting has a secure default and
 /// [`build`](Self::build) refuses insecure combinations.
@@ -103,7 +131,7 @@ pub struct SessionLayerBuilder {
     store_timeout: Duration,
     persistent_cookie: bool,
     development_mode: bool,
-    auth: crate::auth::AuthConfig,
+    hook: Option<HookFactory>,
 }
 
 impl std::fmt::Debug for SessionLayerBuilder {
@@ -141,7 +169,7 @@ impl SessionLayerBuilder {
             store_timeout: Duration::from_secs(2),
             persistent_cookie: false,
             development_mode: false,
-            auth: crate::auth::AuthConfig::default(),
+            hook: None,
         }
     }
 
@@ -214,11 +242,11 @@ impl SessionLayerBuilder {
         self
     }
 
-    /// Sign-in settings: login path, session binding, remember-me (default
-    /// [`AuthConfig::default`](crate::auth::AuthConfig): binding on,
-    /// remember-me off). Used by [`crate::auth`].
-    pub fn auth(mut self, auth: crate::auth::AuthConfig) -> Self {
-        self.auth = auth;
+    /// Installs the module that takes part in loading sessions (sign-in,
+    /// through `SessionLayerBuilder::auth`). One hook per layer: a later
+    /// one replaces an earlier one.
+    pub(crate) fn hook(mut self, factory: HookFactory) -> Self {
+        self.hook = Some(factory);
         self
     }
 
@@ -246,12 +274,12 @@ impl SessionLayerBuilder {
         if self.store_timeout.is_zero() {
             return Err(SessionConfigError::ZeroStoreTimeout);
         }
-        self.auth.validate(self.development_mode, matches!(self.backend, Backend::Store(_)))?;
-        let remember_codec = self
-            .auth
-            .remember
-            .as_ref()
-            .map(|remember| CookieCodec::signed(&self.keys, Purpose::RememberMe).max_age(remember.max_age));
+        let info = BuildInfo {
+            keys: &self.keys,
+            development_mode: self.development_mode,
+            server_side: matches!(self.backend, Backend::Store(_)),
+        };
+        let hook = self.hook.map(|factory| factory(&info)).transpose()?;
         let codec = match (&self.backend, self.signed_only) {
             // The id cookie only needs integrity: the id is random and
             // meaningless without the store.
@@ -273,8 +301,7 @@ impl SessionLayerBuilder {
             clock: self.clock,
             store_timeout: self.store_timeout,
             persistent_cookie: self.persistent_cookie,
-            auth: self.auth,
-            remember_codec,
+            hook,
             keys: self.keys,
         })))
     }

@@ -1,4 +1,5 @@
 use super::error::SessionError;
+use super::hook::{Found, FoundSession, HookContext, SessionHook, SignIn};
 use super::id::SessionId;
 use super::layer::{Backend, Shared};
 use crate::client::ClientSnapshot;
@@ -60,12 +61,19 @@ pub(crate) struct State {
     /// The client's address and user agent, recorded when a session is
     /// created or rotated.
     pub(crate) client: ClientSnapshot,
-    /// The remember-me cookie the response must set or remove.
-    pub(crate) remember_cookie: Option<super::auth_hooks::PendingCookie>,
-    /// Session binding is not checked for this request (`SkipBindingLayer`).
-    pub(crate) binding_exempt: bool,
+    /// Cookies other than the session's the response must set or remove
+    /// (by name; the last one queued for a name wins).
+    pub(crate) response_cookies: Vec<(String, http::HeaderValue)>,
+    /// The hook's checks of a found session are skipped (`SkipBindingLayer`).
+    pub(crate) checks_exempt: bool,
     /// Headers the response must carry (`Clear-Site-Data` at logout).
     pub(crate) response_headers: Vec<(http::HeaderName, http::HeaderValue)>,
+}
+
+/// Queues `header` for the cookie `name`, replacing one queued before.
+pub(crate) fn queue_cookie(queue: &mut Vec<(String, http::HeaderValue)>, name: String, header: http::HeaderValue) {
+    queue.retain(|(n, _)| *n != name);
+    queue.push((name, header));
 }
 
 /// The session as this request sees it, plus what it changed.
@@ -111,6 +119,17 @@ impl Loaded {
     pub(crate) fn is_modified(&self) -> bool {
         !self.set.is_empty() || !self.removed.is_empty()
     }
+
+    /// A sign-in the hook decided while loading: a new session (new id when
+    /// saved) for `user_id` with these values.
+    fn sign_in(&mut self, sign_in: SignIn) {
+        self.rotated = true;
+        self.user_id = Some(sign_in.user_id);
+        for (key, value) in sign_in.set {
+            self.set.insert(key.clone());
+            self.data.insert(key, value);
+        }
+    }
 }
 
 /// What a cookie session's cookie holds.
@@ -152,8 +171,8 @@ impl Session {
             loaded: None,
             load_failed: false,
             client,
-            remember_cookie: None,
-            binding_exempt: false,
+            response_cookies: Vec::new(),
+            checks_exempt: false,
             response_headers: Vec::new(),
         };
         Self { cell: Arc::new(Cell { state: Mutex::new(state), generation: AtomicU64::new(0) }), shared }
@@ -368,9 +387,13 @@ impl Session {
     ) -> Result<R, SessionError> {
         let mut state = self.cell.state.lock().await;
         if state.loaded.is_none() {
-            let check = (!state.binding_exempt).then_some(&state.client);
-            match self.load(&state.cookie_headers, check).await {
-                Ok(loaded) => state.loaded = Some(loaded),
+            match self.load(&mut state).await {
+                Ok(loaded) => {
+                    if loaded.rotated {
+                        self.bump_generation(); // signed in at load (remember-me)
+                    }
+                    state.loaded = Some(loaded);
+                }
                 Err(err) => {
                     state.load_failed = true;
                     tracing::error!(error = %err, "session store read failed; the request will get 503");
@@ -386,19 +409,20 @@ impl Session {
 
     /// Finds the first cookie value that verifies and the session it names.
     /// Anything invalid (tampered, expired, unknown id) means a new, empty
-    /// session — never an error page, never an adopted id. A signed-in
-    /// session is checked against `client` (session binding, unless exempt).
-    async fn load(
-        &self,
-        cookie_headers: &[http::HeaderValue],
-        client: Option<&ClientSnapshot>,
-    ) -> Result<Loaded, StoreError> {
+    /// session — never an error page, never an adopted id. The layer's hook
+    /// sees a found session (unless this route is exempt) and may have it
+    /// destroyed, and may sign in a browser that has none.
+    async fn load(&self, state: &mut State) -> Result<Loaded, StoreError> {
         let shared = &self.shared;
         let now = shared.clock.now();
+        let hook = shared.hook.as_deref();
+        let ctx = hook.map(|_| HookContext::new(shared.clone(), state.client.clone(), state.cookie_headers.clone()));
+        let check = hook.zip(ctx.as_ref()).filter(|_| !state.checks_exempt);
         // At most a few candidates (`MAX_COOKIE_CANDIDATES`).
-        let mut candidates = shared.attributes.find_in_values(cookie_headers).peekable();
+        let mut candidates = shared.attributes.find_in_values(&state.cookie_headers).peekable();
         let had_cookie = candidates.peek().is_some();
         let mut refused = false;
+        let mut found_one = None;
         for value in candidates {
             let decoded = match shared.codec.decode(&shared.attributes.name, value, now) {
                 Ok(decoded) => decoded,
@@ -437,18 +461,62 @@ impl Session {
             loaded.user_id = user_id;
             loaded.reissue = decoded.needs_reissue;
             loaded.existing = true;
-            if let Some(client) = client {
-                if !self.check_binding(&mut loaded, client).await? {
+            if let Some((hook, ctx)) = check {
+                if self.check_found(hook, ctx, &mut loaded).await? == Found::Destroy {
                     refused = true;
                     continue;
                 }
             }
-            return Ok(loaded);
+            found_one = Some(loaded);
+            break;
         }
-        let mut loaded = Loaded::fresh(now, had_cookie);
-        // A session destroyed by binding: its cookie is removed too.
-        loaded.flushed = refused;
+        let loaded = match found_one {
+            Some(loaded) => loaded,
+            None => {
+                let mut loaded = Loaded::fresh(now, had_cookie);
+                // A session destroyed by the hook: its cookie is removed too,
+                // and nobody is signed in on its behalf.
+                loaded.flushed = refused;
+                if let (Some(hook), Some(ctx), false) = (hook, ctx.as_ref(), refused) {
+                    if let Some(sign_in) = hook.on_anonymous(ctx).await? {
+                        loaded.sign_in(sign_in);
+                    }
+                }
+                loaded
+            }
+        };
+        if let Some(ctx) = ctx {
+            for (name, header) in ctx.take_cookies() {
+                queue_cookie(&mut state.response_cookies, name, header);
+            }
+        }
         Ok(loaded)
+    }
+
+    /// Runs the hook on a found session; on `Destroy` deletes its record.
+    async fn check_found(
+        &self,
+        hook: &dyn SessionHook,
+        ctx: &HookContext,
+        loaded: &mut Loaded,
+    ) -> Result<Found, StoreError> {
+        let key = loaded.id.as_ref().map(SessionId::store_key);
+        let mut found =
+            FoundSession { key, user_id: loaded.user_id.as_deref(), data: &loaded.data, remove: Vec::new() };
+        let verdict = hook.on_found(ctx, &mut found).await?;
+        let remove = std::mem::take(&mut found.remove);
+        for key in remove {
+            if loaded.data.remove(&key).is_some() {
+                loaded.set.remove(&key);
+                loaded.removed.insert(key);
+            }
+        }
+        if verdict == Found::Destroy {
+            if let (Backend::Store(store), Some(key)) = (&self.shared.backend, key) {
+                self.shared.timed(store.delete(&key)).await?;
+            }
+        }
+        Ok(verdict)
     }
 
     /// What a CSRF double-submit cookie is bound to: a hash of the current

@@ -1,7 +1,7 @@
-use super::auth_hooks::PendingCookie;
 use super::config::Expiry;
 use super::error::SessionError;
 use super::handle::{CookiePayload, Loaded, Session};
+use super::hook::SessionHook;
 use super::id::SessionId;
 use crate::client::ClientSnapshot;
 use crate::clock::Clock;
@@ -34,16 +34,27 @@ pub(crate) struct Shared {
     /// The store never waits (`Store::never_waits`): its calls need no timer.
     pub(crate) store_never_waits: bool,
     pub(crate) persistent_cookie: bool,
-    /// Sign-in settings: binding policy, remember-me, login path.
-    pub(crate) auth: crate::auth::AuthConfig,
-    /// Signs remember-me cookies (when remember-me is on).
-    pub(crate) remember_codec: Option<CookieCodec>,
-    /// The key ring, for the layers and modules that work on top of the
-    /// session (CSRF, remember-me) and need keys of their own purpose.
+    /// What a module on top (sign-in) does at load time; see [`SessionHook`].
+    pub(crate) hook: Option<Arc<dyn SessionHook>>,
+    /// The key ring, for the layers and modules on top of the session
+    /// (CSRF, remember-me) that need keys of their own purpose.
+    keys: KeyRing,
+    /// Their sub-keys, derived (HKDF) once, on first use.
+    derived: [OnceLock<PurposeKeys>; Purpose::COUNT],
+}
+
+/// Everything [`Shared::new`] is built from.
+pub(crate) struct SharedParts {
+    pub(crate) backend: Backend,
+    pub(crate) codec: CookieCodec,
+    pub(crate) attributes: CookieAttributes,
+    pub(crate) expiry: Expiry,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) store_timeout: Duration,
+    pub(crate) store_never_waits: bool,
+    pub(crate) persistent_cookie: bool,
+    pub(crate) hook: Option<Arc<dyn SessionHook>>,
     pub(crate) keys: KeyRing,
-    /// Sub-keys of the modules on top, derived once (HKDF) on first use.
-    csrf_keys: OnceLock<PurposeKeys>,
-    remember_keys: OnceLock<PurposeKeys>,
 }
 
 impl Shared {
@@ -57,8 +68,7 @@ impl Shared {
             store_timeout,
             store_never_waits,
             persistent_cookie,
-            auth,
-            remember_codec,
+            hook,
             keys,
         } = parts;
         Self {
@@ -70,41 +80,17 @@ impl Shared {
             store_timeout,
             store_never_waits,
             persistent_cookie,
-            auth,
-            remember_codec,
+            hook,
             keys,
-            csrf_keys: OnceLock::new(),
-            remember_keys: OnceLock::new(),
+            derived: Default::default(),
         }
     }
 
-    /// The CSRF sub-keys (anonymous visitors' signed secret cookie).
-    pub(crate) fn csrf_keys(&self) -> &PurposeKeys {
-        self.csrf_keys.get_or_init(|| self.keys.derive(Purpose::Csrf))
+    /// The sub-keys of `purpose`, derived from the layer's key ring once.
+    pub(crate) fn purpose_keys(&self, purpose: Purpose) -> &PurposeKeys {
+        self.derived[purpose.index()].get_or_init(|| self.keys.derive(purpose))
     }
 
-    /// The remember-me sub-keys (validator rotation).
-    pub(crate) fn remember_keys(&self) -> &PurposeKeys {
-        self.remember_keys.get_or_init(|| self.keys.derive(Purpose::RememberMe))
-    }
-}
-
-/// Everything [`Shared::new`] is built from.
-pub(crate) struct SharedParts {
-    pub(crate) backend: Backend,
-    pub(crate) codec: CookieCodec,
-    pub(crate) attributes: CookieAttributes,
-    pub(crate) expiry: Expiry,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) store_timeout: Duration,
-    pub(crate) store_never_waits: bool,
-    pub(crate) persistent_cookie: bool,
-    pub(crate) auth: crate::auth::AuthConfig,
-    pub(crate) remember_codec: Option<CookieCodec>,
-    pub(crate) keys: KeyRing,
-}
-
-impl Shared {
     /// Bounds a store call: a slow store gives a 503, not a hung request.
     pub(crate) async fn timed<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         if self.store_never_waits {
@@ -240,20 +226,16 @@ async fn finish<B>(session: &Session, response: &mut Response<B>) -> Result<(), 
         CookieAction::Set(value) => Some(value),
         CookieAction::Remove => Some(shared.attributes.removal()),
     };
-    let remember_header = match (state.remember_cookie.take(), &shared.auth.remember) {
-        (Some(PendingCookie::Set(value)), Some(_)) => Some(value),
-        (Some(PendingCookie::Remove), Some(config)) => Some(config.attributes.removal()),
-        _ => None,
-    };
     let headers = response.headers_mut();
     for (name, value) in state.response_headers.drain(..) {
         headers.append(name, value);
     }
-    if session_header.is_none() && remember_header.is_none() {
+    let others = std::mem::take(&mut state.response_cookies);
+    if session_header.is_none() && others.is_empty() {
         keep_private(headers);
         return Ok(());
     }
-    for header in session_header.into_iter().chain(remember_header) {
+    for header in session_header.into_iter().chain(others.into_iter().map(|(_, header)| header)) {
         headers.append(SET_COOKIE, header);
     }
     forbid_shared_caching(headers);

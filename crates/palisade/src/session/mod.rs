@@ -42,17 +42,16 @@
 //! # }
 //! ```
 
-mod auth_hooks;
 mod config;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod handle;
+pub(crate) mod hook;
 mod id;
 mod layer;
 
-pub(crate) use auth_hooks::PendingCookie;
-pub use config::{Expiry, SessionConfigError, SessionLayerBuilder, DEFAULT_COOKIE_NAME};
+pub use config::{Expiry, ExtensionConfigError, SessionConfigError, SessionLayerBuilder, DEFAULT_COOKIE_NAME};
 pub use error::SessionError;
 pub use handle::{Session, SessionMeta, ID_BOUND_PREFIX};
 pub use layer::{SessionLayer, SessionService};

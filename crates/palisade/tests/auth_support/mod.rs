@@ -80,7 +80,7 @@ async fn devices(user: CurrentUser) -> Result<String, AuthError> {
     for s in user.session().sessions_of_user().await? {
         out.push_str(&format!("session {}{}\n", s.key.to_hex(), if s.current { " current" } else { "" }));
     }
-    for t in palisade::remember::tokens(user.session()).await? {
+    for t in palisade::auth::remembered_browsers(user.session()).await? {
         out.push_str(&format!("token {}{}\n", t.key.to_hex(), if t.current { " current" } else { "" }));
     }
     Ok(out)
@@ -110,6 +110,12 @@ async fn get_value(session: Session, Path(key): Path<String>) -> Result<String, 
 /// A page with a form: the body is one masked CSRF token.
 async fn form(csrf: CsrfToken) -> String {
     csrf.masked()
+}
+
+/// A page with a form that takes its token *before* asking who is signed
+/// in: the order must not matter.
+async fn form_then_user(csrf: CsrfToken, user: Option<CurrentUser>) -> String {
+    format!("{}\n{}", csrf.masked(), user.map_or_else(|| "anonymous".to_owned(), |u| u.id().to_owned()))
 }
 
 /// Signs in, then renders a page with a form in the same request.
@@ -153,6 +159,7 @@ pub fn routes() -> Router {
         .route("/set/{key}/{value}", post(set_value))
         .route("/get/{key}", get(get_value))
         .route("/form", get(form))
+        .route("/form-then-user", get(form_then_user))
         .route("/login-render/{user}", post(login_then_render))
         .route("/password-render", post(password_then_render))
         .route("/reauth-render", post(reauth_then_render))

@@ -1,0 +1,116 @@
+//! Sign-in's part in loading a session: the [`SessionHook`] that checks the
+//! binding of a found session and signs a remembered browser in, installed
+//! by [`SessionLayerBuilder::auth`].
+
+use super::{reserved, AuthConfig};
+use crate::binding::{Fingerprint, Verdict};
+use crate::remember::{self, Remembering, Used};
+use crate::session::hook::{BuildInfo, Found, FoundSession, HookContext, SessionHook, SignIn};
+use crate::session::{ExtensionConfigError, SessionConfigError, SessionLayerBuilder};
+use crate::store::{StoreError, StoreKey};
+use async_trait::async_trait;
+use serde::Deserialize as _;
+use std::any::Any;
+use std::sync::Arc;
+
+/// The sign-in settings a session layer runs with.
+#[derive(Debug)]
+pub(crate) struct AuthHook {
+    pub(crate) config: AuthConfig,
+    /// Remember-me, when configured.
+    pub(crate) remember: Option<Remembering>,
+}
+
+impl SessionLayerBuilder {
+    /// Sign-in settings: login path, session binding, remember-me (see
+    /// [`AuthConfig`]: binding on, remember-me off by default). Needed by
+    /// everything in [`crate::auth`]: without it, `auth::login` answers
+    /// [`AuthError::NotConfigured`](super::AuthError::NotConfigured).
+    ///
+    /// The settings are checked by [`build`](Self::build): a configuration
+    /// that cannot work is refused there with an
+    /// [`AuthConfigError`](super::AuthConfigError) (through
+    /// [`SessionConfigError::Extension`]).
+    pub fn auth(self, config: AuthConfig) -> Self {
+        self.hook(Box::new(move |info: &BuildInfo<'_>| {
+            config
+                .validate(info.development_mode, info.server_side)
+                .map_err(|err| SessionConfigError::Extension(ExtensionConfigError::new(err)))?;
+            let remember = config.remember.clone().map(|settings| Remembering::new(settings, info.keys));
+            Ok(Arc::new(AuthHook { config, remember }) as Arc<dyn SessionHook>)
+        }))
+    }
+}
+
+#[async_trait]
+impl SessionHook for AuthHook {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    /// Session binding: a signed-in session is compared with the request's
+    /// client. A basic mismatch makes it not fresh; a strong one destroys it
+    /// and revokes the remember-me token it came with (one of the two users
+    /// of the cookie is a thief).
+    async fn on_found(&self, ctx: &HookContext, found: &mut FoundSession<'_>) -> Result<Found, StoreError> {
+        let policy = &self.config.binding;
+        if policy.is_off() || found.user_id.is_none() {
+            return Ok(Found::Keep);
+        }
+        let Some(fingerprint) = found.data.get(reserved::BOUND_TO).and_then(|v| Fingerprint::deserialize(v).ok())
+        else {
+            return Ok(Found::Keep); // signed in without `auth::login`: nothing to compare
+        };
+        match fingerprint.verdict(ctx.client(), policy) {
+            Verdict::Match => Ok(Found::Keep),
+            Verdict::NotFresh { what } => {
+                if found.data.contains_key(reserved::FRESH_AT) {
+                    found.remove.push(reserved::FRESH_AT.to_owned());
+                    tracing::warn!(
+                        mismatch = what,
+                        session = ?found.key,
+                        "session used from another client; no longer fresh (password needed for sensitive actions)"
+                    );
+                }
+                Ok(Found::Keep)
+            }
+            Verdict::Destroy { what } => {
+                tracing::warn!(
+                    mismatch = what,
+                    session = ?found.key,
+                    "session used from another client: possible cookie theft; session and its remember-me token revoked"
+                );
+                let token = found.data.get(reserved::REMEMBER).and_then(|v| v.as_str()).and_then(|t| t.parse().ok());
+                if let Some(token) = token {
+                    remember::revoke_token(ctx, &token).await?;
+                }
+                if let Some(remembering) = &self.remember {
+                    remembering.remove_cookie(ctx); // dead now: the browser drops it
+                }
+                Ok(Found::Destroy)
+            }
+        }
+    }
+
+    /// Remember-me: a browser without a live session that presents a valid
+    /// token is signed in, with a new session that is not fresh.
+    async fn on_anonymous(&self, ctx: &HookContext) -> Result<Option<SignIn>, StoreError> {
+        let Some(remembering) = &self.remember else { return Ok(None) };
+        let Used::SignIn { user, token } = remembering.use_cookie(ctx).await? else { return Ok(None) };
+        Ok(Some(self.remembered(ctx, user, &token)))
+    }
+}
+
+impl AuthHook {
+    /// The session values of a remember-me sign-in: login time, binding to
+    /// this client and the token, but no fresh time.
+    fn remembered(&self, ctx: &HookContext, user: String, token: &StoreKey) -> SignIn {
+        let fingerprint = Fingerprint::of(ctx.client(), &self.config.binding);
+        let set = vec![
+            (reserved::LOGIN_AT.to_owned(), ctx.now().into()),
+            (reserved::BOUND_TO.to_owned(), serde_json::to_value(fingerprint).unwrap_or_default()),
+            (reserved::REMEMBER.to_owned(), token.to_hex().into()),
+        ];
+        SignIn { user_id: user, set }
+    }
+}
