@@ -9,7 +9,7 @@
 mod support;
 
 use serde_json::Value;
-use support::browser::{fill_and_submit, session_cookie, text_of, wait_for_page, with_chromium};
+use support::browser::{cookie_jar, fill_and_submit, session_cookie, text_of, wait_for_page, with_chromium};
 use support::http::{COOKIE_NAME, PASSWORD};
 use thirtyfour::prelude::*;
 
@@ -62,9 +62,16 @@ async fn browse(driver: WebDriver, base: String) {
     assert_eq!(cookie["domain"], "127.0.0.1", "host-only, no Domain attribute: {cookie}");
     assert!(cookie.get("expiry").is_none_or(Value::is_null), "a browser-session cookie: {cookie}");
 
-    // Log out, and the account page is closed again.
+    // Log out, and the account page is closed again. The logout response's
+    // `Clear-Site-Data: "cookies"` also drops the site's other cookies (one
+    // set by script stands for an app's own).
+    driver.execute("document.cookie = 'theme=dark; path=/; max-age=3600';", Vec::new()).await.expect("set a cookie");
+    let names = |jar: Vec<Value>| jar.iter().filter_map(|c| c["name"].as_str().map(str::to_owned)).collect::<Vec<_>>();
+    assert!(names(cookie_jar(&driver).await).contains(&"theme".to_owned()));
     driver.find(By::Id("logout")).await.expect("logout button").click().await.expect("click logout");
     wait_for_page(&driver, "/", None).await;
+    let left = names(cookie_jar(&driver).await);
+    assert!(!left.contains(&"theme".to_owned()), "Clear-Site-Data left cookies behind: {left:?}");
     driver.goto(url("/account")).await.expect("open account");
     wait_for_page(&driver, "/login", Some("next=/account")).await;
     driver.find(By::Id("username")).await.expect("the login form is shown");

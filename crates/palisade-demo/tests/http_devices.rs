@@ -106,3 +106,31 @@ async fn a_device_can_be_revoked_only_by_its_own_user() {
     assert_eq!(b.get("/account", Some(&phone)).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(b.get("/account", Some(&nora)).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_stolen_remember_me_cookie_cannot_sign_the_owner_out_of_their_devices() {
+    let b = Browserless::new().await;
+    let laptop = b.register("nora").await;
+    let res = login(&b, PASSWORD, true).await;
+    let phone_token = cookie_value(&remember_set_cookie(&res).expect("phone token"));
+    // A thief with a copy of the phone's remember-me cookie only.
+    let res =
+        b.client.get(b.app.url("/sessions")).header(COOKIE, format!("{REMEMBER}={phone_token}")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "signed in by the remember-me cookie, not fresh");
+    let thief = cookie_value(&session_set_cookie(&res).expect("a new session for the thief"));
+    let html = res.text().await.unwrap();
+    let marker = "name=\"key\" value=\"";
+    let start = html.find(marker).expect("a revoke form") + marker.len();
+    let key = html[start..start + 64].to_owned();
+
+    for (path, form) in [("/sessions/others", vec![]), ("/sessions/revoke", vec![("key", key.as_str())])] {
+        let res = b.post(path, &form, Some(&thief)).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&res), "/login?next=/sessions&reauth=1", "{path}: the password first");
+        assert_eq!(b.get("/account", Some(&laptop)).await.status(), StatusCode::OK, "{path}: the owner is still in");
+    }
+    // With the password entered again, the same click works.
+    let res = b.post("/sessions/others", &[], Some(&laptop)).await;
+    assert_eq!(location(&res), "/sessions?done=others");
+    assert_eq!(b.get("/account", Some(&thief)).await.status(), StatusCode::SEE_OTHER, "the thief is out");
+}

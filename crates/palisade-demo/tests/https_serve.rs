@@ -52,4 +52,30 @@ async fn self_signed_https_sends_hsts_and_the_http_listener_only_redirects() {
         .await
         .expect("GET");
     assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+
+    // The CSRF origin check takes the scheme the trusted-proxy layer decided
+    // (here the TLS listener's), not a guess from the loopback address: a
+    // same-origin HTTPS form post passes it (and fails on the password).
+    let origin = format!("https://127.0.0.1:{}", https.port());
+    let page = client.get(format!("{origin}/login")).send().await.expect("GET /login");
+    let cookie = page
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-csrf="))
+        .expect("the anonymous CSRF cookie");
+    let html = page.text().await.unwrap();
+    let marker = r#"name="csrf_token" value=""#;
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    let token = &html[start..start + html[start..].find('"').unwrap()];
+    let login = client
+        .post(format!("{origin}/login"))
+        .header("origin", &origin)
+        .header("cookie", &cookie)
+        .form(&[("username", "nobody"), ("password", "not the password at all"), ("csrf_token", token)])
+        .send()
+        .await
+        .expect("POST /login");
+    assert_eq!(login.status(), StatusCode::UNAUTHORIZED, "past the CSRF check: {}", login.text().await.unwrap());
 }

@@ -419,6 +419,13 @@ async fn logout_asks_the_browser_to_clear_the_sites_cookies() {
     let res = browser.submit(&app.app, "/logout", &form).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers().get("clear-site-data").map(|v| v.to_str().unwrap()), Some("\"cookies\""));
+    // Sibling subdomains with sessions of their own: the app turns it off.
+    let app = stack(AuthConfig::new().clear_site_data_at_logout(false));
+    log_in(&browser, &app, "/login/alice").await;
+    let form = token(&browser, &app).await;
+    let res = browser.submit(&app.app, "/logout", &form).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get("clear-site-data").is_none());
 }
 
 // Structure: remember-me sign-in happens when the session loads.

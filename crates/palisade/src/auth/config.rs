@@ -18,6 +18,7 @@ use std::time::Duration;
 /// | API requests | `Accept: application/json` (and any [`api_prefix`](Self::api_prefix)) | an API client wants `401`, not a login page |
 /// | binding | [`Binding::default`] | see [`crate::binding`] |
 /// | remember-me | off | a 30-day credential is the app's decision; see [`RememberMe`] |
+/// | `Clear-Site-Data: "cookies"` at logout | on | a shared computer keeps no cookie of the user ([`clear_site_data_at_logout`](Self::clear_site_data_at_logout)) |
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct AuthConfig {
@@ -25,11 +26,18 @@ pub struct AuthConfig {
     pub(crate) api_prefixes: Vec<String>,
     pub(crate) binding: Binding,
     pub(crate) remember: Option<RememberMe>,
+    pub(crate) clear_site_data: bool,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { login_path: "/login".into(), api_prefixes: Vec::new(), binding: Binding::default(), remember: None }
+        Self {
+            login_path: "/login".into(),
+            api_prefixes: Vec::new(),
+            binding: Binding::default(),
+            remember: None,
+            clear_site_data: true,
+        }
     }
 }
 
@@ -73,6 +81,15 @@ impl AuthConfig {
     /// The session binding policy (default [`Binding::default`]).
     pub fn binding(mut self, binding: Binding) -> Self {
         self.binding = binding;
+        self
+    }
+
+    /// Whether [`logout`](super::logout) sends `Clear-Site-Data: "cookies"`
+    /// (default on). Browsers then clear the cookies of the whole
+    /// registrable domain, sibling subdomains included: turn it off when
+    /// other apps on `*.your-domain` keep sessions of their own.
+    pub fn clear_site_data_at_logout(mut self, yes: bool) -> Self {
+        self.clear_site_data = yes;
         self
     }
 

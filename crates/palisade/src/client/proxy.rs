@@ -6,6 +6,7 @@ use super::{ClientIp, RequestScheme};
 use http::Request;
 use ipnet::IpNet;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
@@ -64,6 +65,10 @@ struct Shared {
     proxies: Vec<IpNet>,
     header: ForwardingHeader,
     connection: RequestScheme,
+    /// `X-Forwarded-Proto` is believed (the proxies set it).
+    proto: bool,
+    /// A trusted proxy sent `X-Forwarded-For` without `X-Forwarded-Proto`.
+    proto_missing_seen: AtomicBool,
 }
 
 impl std::fmt::Debug for TrustedProxyLayer {
@@ -72,6 +77,7 @@ impl std::fmt::Debug for TrustedProxyLayer {
             .field("proxies", &self.shared.proxies)
             .field("header", &self.shared.header)
             .field("connection", &self.shared.connection)
+            .field("forwarded_proto", &self.shared.proto)
             .finish()
     }
 }
@@ -108,17 +114,62 @@ impl TrustedProxyLayer {
 
     /// Read `Forwarded` (RFC 7239) instead of `X-Forwarded-For`/`-Proto`.
     pub fn reading(self, header: ForwardingHeader) -> Self {
-        Self::from_parts(self.shared.proxies.clone(), header, self.shared.connection)
+        self.rebuilt(self.shared.proxies.clone(), header, self.shared.connection)
     }
 
     /// The scheme of the listener this app is served on: `Https` when the
     /// app terminates TLS itself. Default `Http`.
     pub fn connection_scheme(self, scheme: RequestScheme) -> Self {
-        Self::from_parts(self.shared.proxies.clone(), self.shared.header, scheme)
+        self.rebuilt(self.shared.proxies.clone(), self.shared.header, scheme)
+    }
+
+    /// A copy with other settings, keeping whether `X-Forwarded-Proto` is
+    /// believed.
+    fn rebuilt(&self, proxies: Vec<IpNet>, header: ForwardingHeader, connection: RequestScheme) -> Self {
+        let mut layer = Self::from_parts(proxies, header, connection);
+        if let Some(shared) = Arc::get_mut(&mut layer.shared) {
+            shared.proto = self.shared.proto;
+        }
+        layer
+    }
+
+    /// The proxies do **not** set `X-Forwarded-Proto` (TLS does not end at
+    /// them, or they only append `X-Forwarded-For`): the header is ignored
+    /// and the scheme is the connection's.
+    ///
+    /// A proxy that appends `X-Forwarded-For` but leaves `X-Forwarded-Proto`
+    /// alone passes the **client's** header through, so a client could claim
+    /// HTTPS. With nginx, set it in every `location` that proxies:
+    ///
+    /// ```text
+    /// proxy_set_header X-Forwarded-For   $proxy_add_x_forwarded_for;
+    /// proxy_set_header X-Forwarded-Proto $scheme;   # overwrites the client's
+    /// ```
+    ///
+    /// (HAProxy: `http-request set-header X-Forwarded-Proto https if { ssl_fc }`.)
+    /// Without that line, call this. The layer also watches for the mistake:
+    /// see [`proxy_omits_forwarded_proto`](Self::proxy_omits_forwarded_proto).
+    pub fn ignoring_forwarded_proto(self) -> Self {
+        let mut layer = Self::from_parts(self.shared.proxies.clone(), self.shared.header, self.shared.connection);
+        if let Some(shared) = Arc::get_mut(&mut layer.shared) {
+            shared.proto = false;
+        }
+        layer
+    }
+
+    /// The check for a proxy that appends `X-Forwarded-For` but does not
+    /// set `X-Forwarded-Proto` (see
+    /// [`ignoring_forwarded_proto`](Self::ignoring_forwarded_proto)): true
+    /// once a trusted proxy sent the first without the second, while the
+    /// layer believes `X-Forwarded-Proto`. Logged once as a warning too; a
+    /// health check or a deploy smoke test can assert it stays false.
+    pub fn proxy_omits_forwarded_proto(&self) -> bool {
+        self.shared.proto_missing_seen.load(Ordering::Relaxed)
     }
 
     fn from_parts(proxies: Vec<IpNet>, header: ForwardingHeader, connection: RequestScheme) -> Self {
-        Self { shared: Arc::new(Shared { proxies, header, connection }) }
+        let shared = Shared { proxies, header, connection, proto: true, proto_missing_seen: AtomicBool::new(false) };
+        Self { shared: Arc::new(shared) }
     }
 
     /// The client's address and scheme for a request from `peer` (`None`:
@@ -148,12 +199,30 @@ impl Shared {
             ForwardingHeader::XForwardedFor => forwarded::x_forwarded(headers),
             ForwardingHeader::Forwarded => forwarded::forwarded(headers),
         };
+        if self.header == ForwardingHeader::XForwardedFor {
+            self.watch_proto(headers);
+        }
         let first_scheme = match self.header {
-            ForwardingHeader::XForwardedFor => forwarded::lone_proto(headers),
-            ForwardingHeader::Forwarded => None,
+            ForwardingHeader::XForwardedFor if self.proto => forwarded::lone_proto(headers),
+            _ => None,
         };
         let (ip, scheme) = walk(&hops, (peer_ip, first_scheme), |ip| self.trusts(ip));
+        let scheme = if self.header == ForwardingHeader::XForwardedFor && !self.proto { None } else { scheme };
         (Some(ip), scheme.unwrap_or(connection))
+    }
+
+    /// A trusted proxy that appends `X-Forwarded-For` without setting
+    /// `X-Forwarded-Proto` would pass a client's `X-Forwarded-Proto` through.
+    fn watch_proto(&self, headers: &http::HeaderMap) {
+        let misconfigured =
+            self.proto && headers.contains_key("x-forwarded-for") && !headers.contains_key("x-forwarded-proto");
+        if misconfigured && !self.proto_missing_seen.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "a trusted proxy sent X-Forwarded-For without X-Forwarded-Proto: a client's own X-Forwarded-Proto \
+                 would pass through it and be believed; set it in the proxy (nginx: `proxy_set_header \
+                 X-Forwarded-Proto $scheme;`) or call TrustedProxyLayer::ignoring_forwarded_proto"
+            );
+        }
     }
 }
 
@@ -280,6 +349,29 @@ mod tests {
         // The client sent `X-Forwarded-Proto: https`; the proxy appended what it saw.
         let r = req(&[("x-forwarded-for", "203.0.113.9"), ("x-forwarded-proto", "https, http")]);
         assert_eq!(layer().resolve(Some(ip("10.0.0.2")), &r).1, RequestScheme::Http);
+    }
+
+    #[test]
+    fn a_proxy_that_appends_for_but_not_proto_is_noticed_and_proto_can_be_ignored() {
+        let layer = layer();
+        let fine = req(&[("x-forwarded-for", "203.0.113.9"), ("x-forwarded-proto", "https")]);
+        assert_eq!(layer.resolve(Some(ip("10.0.0.2")), &fine).1, RequestScheme::Https);
+        assert!(!layer.proxy_omits_forwarded_proto());
+        let omitted = req(&[("x-forwarded-for", "203.0.113.9")]);
+        layer.resolve(Some(ip("10.0.0.2")), &omitted);
+        assert!(layer.proxy_omits_forwarded_proto(), "the check trips");
+        // Declared: the client's header is never believed.
+        let ignoring = TrustedProxyLayer::trusting(["10.0.0.0/8"]).unwrap().ignoring_forwarded_proto();
+        let claimed = req(&[("x-forwarded-for", "203.0.113.9"), ("x-forwarded-proto", "https")]);
+        assert_eq!(ignoring.resolve(Some(ip("10.0.0.2")), &claimed), (Some(ip("203.0.113.9")), RequestScheme::Http));
+        assert_eq!(
+            ignoring.resolve(Some(ip("10.0.0.2")), &req(&[("x-forwarded-proto", "https")])).1,
+            RequestScheme::Http
+        );
+        let kept = ignoring.connection_scheme(RequestScheme::Https);
+        assert_eq!(kept.resolve(Some(ip("10.0.0.2")), &claimed).1, RequestScheme::Https, "the listener's scheme");
+        assert!(!kept.proxy_omits_forwarded_proto());
+        assert!(format!("{kept:?}").contains("forwarded_proto: false"));
     }
 
     #[test]
