@@ -160,11 +160,9 @@ fn see_other(location: &str) -> Response {
 
 /// The signed-in username. A browser just signed in by its remember-me
 /// cookie has a new session without the name: it is looked up once. A
-/// session whose account was deleted is signed out.
-///
-/// Handlers take `Option<CurrentUser>` *before* `CsrfToken`: a remember-me
-/// sign-in gives a new session id, and with it a new CSRF secret, which the
-/// page's forms must then use.
+/// session whose account was deleted is signed out. (The remember-me
+/// sign-in itself happened when the session was first loaded, so the order
+/// of a handler's extractors does not matter.)
 async fn current_user(state: &AppState, user: Option<&CurrentUser>) -> Result<Option<String>> {
     let Some(user) = user else { return Ok(None) };
     let session = user.session();

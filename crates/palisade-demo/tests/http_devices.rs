@@ -17,6 +17,13 @@ fn remember_set_cookie(res: &Response) -> Option<String> {
         .find(|v| v.starts_with(&format!("{REMEMBER}=")))
 }
 
+/// The key in the first "sign out this device" form of a devices page.
+fn first_revoke_key(html: &str) -> String {
+    let marker = "name=\"key\" value=\"";
+    let start = html.find(marker).expect("a revoke form") + marker.len();
+    html[start..start + 64].to_owned()
+}
+
 async fn login(b: &Browserless, password: &str, remember: bool) -> Response {
     let mut form = vec![("username", "nora"), ("password", password)];
     if remember {
@@ -92,10 +99,7 @@ async fn a_device_can_be_revoked_only_by_its_own_user() {
     let phone = cookie_value(&session_set_cookie(&login(&b, PASSWORD, false).await).unwrap());
     let mallory = b.register("mallory").await;
     // Mallory learns the key of one of Nora's sessions (it is no cookie).
-    let html = b.get("/sessions", Some(&nora)).await.text().await.unwrap();
-    let marker = "name=\"key\" value=\"";
-    let start = html.find(marker).expect("a revoke form") + marker.len();
-    let key = html[start..start + 64].to_owned();
+    let key = first_revoke_key(&b.get("/sessions", Some(&nora)).await.text().await.unwrap());
 
     let res = b.post("/sessions/revoke", &[("key", &key)], Some(&mallory)).await;
     assert_eq!(location(&res), "/sessions?done=unknown");
@@ -118,10 +122,7 @@ async fn a_stolen_remember_me_cookie_cannot_sign_the_owner_out_of_their_devices(
         b.client.get(b.app.url("/sessions")).header(COOKIE, format!("{REMEMBER}={phone_token}")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "signed in by the remember-me cookie, not fresh");
     let thief = cookie_value(&session_set_cookie(&res).expect("a new session for the thief"));
-    let html = res.text().await.unwrap();
-    let marker = "name=\"key\" value=\"";
-    let start = html.find(marker).expect("a revoke form") + marker.len();
-    let key = html[start..start + 64].to_owned();
+    let key = first_revoke_key(&res.text().await.unwrap());
 
     for (path, form) in [("/sessions/others", vec![]), ("/sessions/revoke", vec![("key", key.as_str())])] {
         let res = b.post(path, &form, Some(&thief)).await;

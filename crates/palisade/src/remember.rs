@@ -3,9 +3,10 @@
 //!
 //! Turn it on with [`AuthConfig::remember_me`](crate::auth::AuthConfig::remember_me)
 //! and ask for it per login with [`LoginOptions::remember`](crate::auth::LoginOptions::remember).
-//! [`CurrentUser`](crate::auth::CurrentUser) then signs an anonymous browser
-//! that presents the cookie in, with a **new session that is not fresh**
-//! (sensitive actions ask for the password again).
+//! A browser without a live session that presents the cookie is then signed
+//! in when its session is first loaded (by any handler, extractor or layer),
+//! with a **new session that is not fresh** (sensitive actions ask for the
+//! password again).
 //!
 //! ```
 //! use palisade::{auth::AuthConfig, keys::KeyRing, remember::RememberMe, session::SessionLayer, store::MemoryStore};

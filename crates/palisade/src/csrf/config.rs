@@ -155,10 +155,13 @@ impl CsrfLayerBuilder {
         self
     }
 
-    /// The app is reached over plain `http://` (local development, the demo
-    /// on 127.0.0.1). Only used to know the app's own origin when the request
-    /// URI is relative, as it is for HTTP/1.1: the default is `https`.
-    /// `X-Forwarded-Proto` is never read, since any client can send it.
+    /// The app is reached over plain `http://` (local development). Only
+    /// used to know the app's own origin when the request URI is relative,
+    /// as it is for HTTP/1.1, and no
+    /// [`TrustedProxyLayer`](crate::client::TrustedProxyLayer) runs outside
+    /// (its [`RequestScheme`](crate::client::RequestScheme) decides when it
+    /// does): the default is `https`. `X-Forwarded-Proto` is never read
+    /// here, since any client can send it.
     pub fn served_over_plain_http(mut self) -> Self {
         self.scheme = Scheme::Http;
         self

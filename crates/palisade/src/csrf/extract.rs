@@ -10,9 +10,9 @@ use std::sync::Arc;
 ///
 /// Ask for it as a handler argument (axum), or with
 /// [`from_extensions`](Self::from_extensions). Taking it reads the session
-/// but never writes it; a new secret is stored only if a token is rendered.
-/// Take it in handlers that render forms *after* login redirects, not in the
-/// login handler itself: `rotate_id` drops the secret it was made from.
+/// but never writes it; a new secret is kept only if a token is rendered.
+/// A token rendered after the handler rotated the session (`auth::login`,
+/// `password_changed`) comes from a new secret, kept with the new session.
 #[derive(Clone)]
 pub struct CsrfToken {
     ctx: Arc<RequestCsrf>,

@@ -47,13 +47,18 @@
 //! `tracing` warning with the reason, method and path, never the token.
 //! Checked responses carry `Vary: Origin, Sec-Fetch-Site`.
 //!
-//! Handlers and templates get tokens from [`CsrfToken`]. The session secret
-//! is made lazily, and only stored when a token is actually rendered: a page
-//! without a form costs no session write. It lives under [`SESSION_KEY`],
-//! which starts with [`ID_BOUND_PREFIX`](crate::session::ID_BOUND_PREFIX),
-//! so [`Session::rotate_id`](crate::session::Session::rotate_id) at login
-//! drops it: a token an attacker obtained before the victim logged in (login
-//! CSRF, a shared computer) is dead afterwards.
+//! Handlers and templates get tokens from [`CsrfToken`]. The secret is made
+//! lazily, and only kept when a token is actually rendered: a page without
+//! a form costs nothing. A session with a stored record keeps it under
+//! [`SESSION_KEY`], which starts with
+//! [`ID_BOUND_PREFIX`](crate::session::ID_BOUND_PREFIX), so
+//! [`Session::rotate_id`](crate::session::Session::rotate_id) at login drops
+//! it: a token an attacker obtained before the victim logged in (login
+//! CSRF, a shared computer) is dead afterwards. A visitor without a session
+//! (the login form) keeps it in a signed `__Host-csrf` cookie instead, so
+//! anonymous traffic writes nothing to the store. A token rendered after a
+//! rotation in the same request (a page shown by the login handler) is made
+//! from a new secret that is stored with the new session, so it verifies.
 
 mod body;
 mod config;

@@ -1,5 +1,5 @@
 use super::hook::{BuildInfo, HookFactory};
-use super::layer::{Backend, SessionLayer, Shared, SharedParts};
+use super::layer::{Backend, DerivedKeys, SessionLayer, Shared};
 use crate::clock::{Clock, SystemClock};
 use crate::cookie::{CookieAttributes, CookieCodec, CookieConfigError, SameSite};
 use crate::keys::{KeyRing, Purpose};
@@ -292,7 +292,7 @@ impl SessionLayerBuilder {
             Backend::Store(store) => store.never_waits(),
             Backend::Cookie => true,
         };
-        Ok(SessionLayer::from_shared(Shared::new(SharedParts {
+        Ok(SessionLayer::from_shared(Shared {
             store_never_waits,
             backend: self.backend,
             codec,
@@ -302,7 +302,7 @@ impl SessionLayerBuilder {
             store_timeout: self.store_timeout,
             persistent_cookie: self.persistent_cookie,
             hook,
-            keys: self.keys,
-        })))
+            keys: DerivedKeys::new(self.keys),
+        }))
     }
 }

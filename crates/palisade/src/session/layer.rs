@@ -36,59 +36,27 @@ pub(crate) struct Shared {
     pub(crate) persistent_cookie: bool,
     /// What a module on top (sign-in) does at load time; see [`SessionHook`].
     pub(crate) hook: Option<Arc<dyn SessionHook>>,
-    /// The key ring, for the layers and modules on top of the session
-    /// (CSRF, remember-me) that need keys of their own purpose.
-    keys: KeyRing,
-    /// Their sub-keys, derived (HKDF) once, on first use.
+    /// Keys of their own purpose for the modules on top (CSRF, remember-me).
+    pub(crate) keys: DerivedKeys,
+}
+
+/// The layer's key ring and the sub-keys derived from it for the modules on
+/// top of the session, each derived (HKDF) once, on first use.
+pub(crate) struct DerivedKeys {
+    ring: KeyRing,
     derived: [OnceLock<PurposeKeys>; Purpose::COUNT],
 }
 
-/// Everything [`Shared::new`] is built from.
-pub(crate) struct SharedParts {
-    pub(crate) backend: Backend,
-    pub(crate) codec: CookieCodec,
-    pub(crate) attributes: CookieAttributes,
-    pub(crate) expiry: Expiry,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) store_timeout: Duration,
-    pub(crate) store_never_waits: bool,
-    pub(crate) persistent_cookie: bool,
-    pub(crate) hook: Option<Arc<dyn SessionHook>>,
-    pub(crate) keys: KeyRing,
+impl DerivedKeys {
+    pub(crate) fn new(ring: KeyRing) -> Self {
+        Self { ring, derived: Default::default() }
+    }
 }
 
 impl Shared {
-    pub(crate) fn new(parts: SharedParts) -> Self {
-        let SharedParts {
-            backend,
-            codec,
-            attributes,
-            expiry,
-            clock,
-            store_timeout,
-            store_never_waits,
-            persistent_cookie,
-            hook,
-            keys,
-        } = parts;
-        Self {
-            backend,
-            codec,
-            attributes,
-            expiry,
-            clock,
-            store_timeout,
-            store_never_waits,
-            persistent_cookie,
-            hook,
-            keys,
-            derived: Default::default(),
-        }
-    }
-
     /// The sub-keys of `purpose`, derived from the layer's key ring once.
     pub(crate) fn purpose_keys(&self, purpose: Purpose) -> &PurposeKeys {
-        self.derived[purpose.index()].get_or_init(|| self.keys.derive(purpose))
+        self.keys.derived[purpose.index()].get_or_init(|| self.keys.ring.derive(purpose))
     }
 
     /// Bounds a store call: a slow store gives a 503, not a hung request.

@@ -175,19 +175,17 @@ pub struct App<S> {
 
 impl<S: Store + Clone> App<S> {
     pub fn new(store: S, auth: AuthConfig) -> Self {
-        let clock = ManualClock::new(START);
-        let store = CountingStore::new(store);
-        let layer = SessionLayer::server_side(store.clone(), KeyRing::generate())
-            .clock(clock.clone())
-            .auth(auth)
-            .build()
-            .expect("valid session config");
-        Self { app: routes().layer(layer), store, clock }
+        Self::build(store, auth, |routes| routes)
     }
 
     /// The app inside a `CsrfLayer` (inside the session layer), as a real
     /// stack is built; `extra` routes are merged in.
     pub fn with_csrf(store: S, auth: AuthConfig, csrf: CsrfLayerBuilder, extra: Router) -> Self {
+        let csrf = csrf.build().expect("valid CSRF config");
+        Self::build(store, auth, |routes| routes.merge(extra).layer(csrf))
+    }
+
+    fn build(store: S, auth: AuthConfig, wrap: impl FnOnce(Router) -> Router) -> Self {
         let clock = ManualClock::new(START);
         let store = CountingStore::new(store);
         let layer = SessionLayer::server_side(store.clone(), KeyRing::generate())
@@ -195,8 +193,7 @@ impl<S: Store + Clone> App<S> {
             .auth(auth)
             .build()
             .expect("valid session config");
-        let csrf = csrf.build().expect("valid CSRF config");
-        Self { app: routes().merge(extra).layer(csrf).layer(layer), store, clock }
+        Self { app: wrap(routes()).layer(layer), store, clock }
     }
 
     pub fn advance(&self, secs: u64) {
