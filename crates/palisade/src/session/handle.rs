@@ -334,22 +334,6 @@ impl Session {
         Ok(revoked)
     }
 
-    /// Deletes one other session of this session's user, named by its store
-    /// key (as listed by [`sessions_of_user`](Self::sessions_of_user)).
-    /// Returns `false` and deletes nothing when the key is not one of the
-    /// user's sessions, or is this session (use [`flush`](Self::flush)):
-    /// a user can end their own devices only, never guess at others'.
-    pub async fn revoke_session(&self, key: &crate::store::StoreKey) -> Result<bool, SessionError> {
-        let sessions = self.sessions_of_user().await?;
-        if !sessions.iter().any(|s| s.key == *key && !s.current) {
-            return Ok(false);
-        }
-        let Backend::Store(store) = &self.shared.backend else { return Err(SessionError::NotServerSide) };
-        self.shared.timed(store.delete(key)).await?;
-        tracing::info!(session = ?key, "revoked one of the user's sessions");
-        Ok(true)
-    }
-
     /// The store, the user and the current record's key (None while the
     /// session has not been saved yet).
     async fn user_and_key(

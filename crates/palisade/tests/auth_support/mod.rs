@@ -16,7 +16,7 @@ use palisade::clock::ManualClock;
 use palisade::csrf::{CsrfLayerBuilder, CsrfToken};
 use palisade::keys::KeyRing;
 use palisade::session::{Session, SessionLayer};
-use palisade::store::{CountingStore, Store, StoreKey};
+use palisade::store::{CountingStore, Store};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -90,13 +90,6 @@ async fn revoke(user: CurrentUser, Path(key): Path<String>) -> Result<String, Au
     Ok(format!("revoked={}", auth::revoke(user.session(), &key).await?))
 }
 
-/// `Session::revoke_session` with a key given in hex.
-async fn revoke_session(session: Session, Path(key): Path<String>) -> Result<String, AuthError> {
-    let bytes: Vec<u8> = (0..key.len() / 2).map(|i| u8::from_str_radix(&key[2 * i..2 * i + 2], 16).unwrap()).collect();
-    let key = StoreKey::from_bytes(bytes.try_into().unwrap());
-    Ok(format!("revoked={}", session.revoke_session(&key).await?))
-}
-
 /// Sets a session value (an app's own key: `mfa_ok`, `role`, a cart).
 async fn set_value(session: Session, Path((key, value)): Path<(String, String)>) -> Result<&'static str, AuthError> {
     session.insert(&key, value).await?;
@@ -154,7 +147,6 @@ pub fn routes() -> Router {
         .route("/others", post(others))
         .route("/devices", get(devices))
         .route("/revoke/{key}", post(revoke))
-        .route("/revoke-session/{key}", post(revoke_session))
         .route("/untouched", get(untouched))
         .route("/set/{key}/{value}", post(set_value))
         .route("/get/{key}", get(get_value))
