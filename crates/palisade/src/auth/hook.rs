@@ -48,6 +48,14 @@ impl SessionHook for AuthHook {
         self
     }
 
+    fn checks_found(&self) -> bool {
+        !self.config.binding.is_off()
+    }
+
+    fn signs_in_anonymous(&self) -> bool {
+        self.remember.is_some()
+    }
+
     /// Session binding: a signed-in session is compared with the request's
     /// client. A basic mismatch makes it not fresh; a strong one destroys it
     /// and revokes the remember-me token it came with (one of the two users

@@ -400,8 +400,11 @@ impl Session {
         let shared = &self.shared;
         let now = shared.clock.now();
         let hook = shared.hook.as_deref();
-        let ctx = hook.map(|_| HookContext::new(shared.clone(), state.client.clone(), state.cookie_headers.clone()));
-        let check = hook.zip(ctx.as_ref()).filter(|_| !state.checks_exempt);
+        let check = hook.filter(|h| !state.checks_exempt && h.checks_found());
+        // Made only when the hook has work to do (a signed-in session to
+        // check, a remember-me cookie to read).
+        let mut ctx: Option<HookContext> = None;
+        let context = || HookContext::new(shared.clone(), state.client.clone(), state.cookie_headers.clone());
         // At most a few candidates (`MAX_COOKIE_CANDIDATES`).
         let mut candidates = shared.attributes.find_in_values(&state.cookie_headers).peekable();
         let had_cookie = candidates.peek().is_some();
@@ -445,7 +448,8 @@ impl Session {
             loaded.user_id = user_id;
             loaded.reissue = decoded.needs_reissue;
             loaded.existing = true;
-            if let Some((hook, ctx)) = check {
+            if let Some(hook) = check.filter(|_| loaded.user_id.is_some()) {
+                let ctx = ctx.get_or_insert_with(context);
                 if self.check_found(hook, ctx, &mut loaded).await? == Found::Destroy {
                     refused = true;
                     continue;
@@ -461,8 +465,8 @@ impl Session {
                 // A session destroyed by the hook: its cookie is removed too,
                 // and nobody is signed in on its behalf.
                 loaded.flushed = refused;
-                if let (Some(hook), Some(ctx), false) = (hook, ctx.as_ref(), refused) {
-                    if let Some(sign_in) = hook.on_anonymous(ctx).await? {
+                if let Some(hook) = hook.filter(|h| !refused && h.signs_in_anonymous()) {
+                    if let Some(sign_in) = hook.on_anonymous(ctx.get_or_insert_with(context)).await? {
                         loaded.sign_in(sign_in);
                     }
                 }

@@ -2,8 +2,9 @@
 //! [`crate::auth`]) takes part in a request: a [`SessionHook`] installed on
 //! the layer at build time. The session knows nothing of users, binding or
 //! remember-me; it calls the hook
-//! - when a live session is **found** for the request's cookie (the hook
-//!   may strip values or have the session destroyed: a binding mismatch);
+//! - when a live session **with a user** is found for the request's cookie
+//!   (the hook may strip values or have the session destroyed: a binding
+//!   mismatch);
 //! - when **no** live session is found (the hook may sign the browser in:
 //!   remember-me), before the first use of the session returns, so every
 //!   handler, extractor and layer sees the same session whatever order they
@@ -66,8 +67,20 @@ pub(crate) trait SessionHook: Send + Sync + 'static {
     /// For the hook's owner to find its own state again (`Session::hook`).
     fn as_any(&self) -> &dyn Any;
 
-    /// A live session was found (not called for routes exempt from checks).
+    /// False when [`on_found`](Self::on_found) would always keep the
+    /// session: the layer then skips it (and the context it needs).
+    fn checks_found(&self) -> bool {
+        true
+    }
+
+    /// A live session with a user was found (not called for routes exempt
+    /// from checks).
     async fn on_found(&self, ctx: &HookContext, found: &mut FoundSession<'_>) -> Result<Found, StoreError>;
+
+    /// False when [`on_anonymous`](Self::on_anonymous) would never sign in.
+    fn signs_in_anonymous(&self) -> bool {
+        true
+    }
 
     /// No live session was found.
     async fn on_anonymous(&self, ctx: &HookContext) -> Result<Option<SignIn>, StoreError>;
