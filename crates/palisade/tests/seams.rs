@@ -504,3 +504,25 @@ fn a_cookie_prefix_in_another_case_is_refused() {
     let palisade::session::SessionConfigError::Extension(inner) = &err else { panic!("{err:?}") };
     assert!(inner.downcast_ref::<palisade::auth::AuthConfigError>().is_some(), "{err:?}");
 }
+
+#[tokio::test]
+async fn in_development_mode_the_anonymous_csrf_cookie_works_over_plain_http() {
+    use palisade::keys::KeyRing;
+    use palisade::session::SessionLayer;
+    let sessions = SessionLayer::server_side(MemoryStore::new(), KeyRing::generate())
+        .cookie_name("session")
+        .secure(false)
+        .insecure_development_mode()
+        .auth(AuthConfig::new())
+        .build()
+        .unwrap();
+    let app =
+        auth_support::routes().layer(CsrfLayer::builder().served_over_plain_http().build().unwrap()).layer(sessions);
+    let browser = Browser::new(IP, CHROME);
+    let res = browser.send(&app, "GET", "/form").await;
+    let cookie = set_cookies(&res).into_iter().find(|c| c.starts_with("csrf=")).expect("a plain csrf cookie");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    let form = text(res).await;
+    assert_eq!(browser.submit(&app, "/login/alice", &form).await.status(), StatusCode::OK);
+    assert_eq!(browser.get(&app, "/me").await.1, "user=alice fresh=true");
+}

@@ -95,8 +95,18 @@ pub(crate) fn random_part(value: &str) -> Option<Zeroizing<Vec<u8>>> {
 /// double-submit cookie, but `HttpOnly` (script reads tokens from the page,
 /// never this cookie) and without `Max-Age`: a random identifier that
 /// outlives the browser session would only help tracking.
-pub(crate) fn anonymous_attributes() -> CookieAttributes {
-    CookieAttributes::new(DOUBLE_SUBMIT_COOKIE)
+///
+/// `secure`: the session cookie's `Secure`. A session layer in
+/// `insecure_development_mode` (plain HTTP on a host other than localhost)
+/// gets a plain `csrf` cookie, which such a browser keeps; `__Host-` needs
+/// `Secure`.
+pub(crate) fn anonymous_attributes(secure: bool) -> CookieAttributes {
+    if secure {
+        return CookieAttributes::new(DOUBLE_SUBMIT_COOKIE);
+    }
+    let mut attrs = CookieAttributes::new("csrf");
+    attrs.secure = false;
+    attrs
 }
 
 /// True when `value` was minted by this server (primary or fallback key)

@@ -22,6 +22,7 @@ use super::double_submit::{self, Binding};
 use super::layer::Shared;
 use super::token::{mask_bytes, Secret};
 use super::{RejectReason, SESSION_KEY};
+use crate::cookie::CookieAttributes;
 use crate::keys::Purpose;
 use crate::session::{Session, SessionError};
 use http::header::{CACHE_CONTROL, SET_COOKIE};
@@ -61,13 +62,19 @@ pub(crate) struct RequestCsrf {
     /// The request's `__Host-csrf` values: double-submit cookies, or (session
     /// tokens) an anonymous visitor's signed secret.
     cookies: Vec<String>,
+    /// The cookie that holds an anonymous visitor's secret (session tokens).
+    anonymous: CookieAttributes,
     slot: Mutex<Slot>,
 }
 
 impl RequestCsrf {
     pub(crate) fn new(shared: Arc<Shared>, session: Option<Session>, headers: &HeaderMap) -> Self {
-        let cookies = double_submit::attributes().find_in(headers).map(str::to_owned).collect();
-        Self { shared, session, cookies, slot: Mutex::new(Slot::default()) }
+        let anonymous = double_submit::anonymous_attributes(session.as_ref().is_none_or(Session::cookie_is_secure));
+        let cookies = match shared.kind {
+            TokenKind::Session => anonymous.find_in(headers).map(str::to_owned).collect(),
+            TokenKind::DoubleSubmit(_) => double_submit::attributes().find_in(headers).map(str::to_owned).collect(),
+        };
+        Self { shared, session, cookies, anonymous, slot: Mutex::new(Slot::default()) }
     }
 
     pub(crate) fn shared(&self) -> &Shared {
@@ -261,7 +268,7 @@ impl RequestCsrf {
             }
             Ok(false) => {
                 let value = double_submit::sign(session.purpose_keys(Purpose::Csrf), &None, secret.expose());
-                set_cookie(headers, double_submit::anonymous_attributes().set_cookie(&value, None));
+                set_cookie(headers, self.anonymous.set_cookie(&value, None));
             }
             Err(_) => {} // logged by `session_failure`; the session layer answers 503
         }
@@ -290,7 +297,7 @@ impl RequestCsrf {
 
     fn drop_anonymous_cookie(&self, headers: &mut HeaderMap) {
         if !self.cookies.is_empty() {
-            headers.append(SET_COOKIE, double_submit::anonymous_attributes().removal());
+            headers.append(SET_COOKIE, self.anonymous.removal());
         }
     }
 }

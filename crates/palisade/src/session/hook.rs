@@ -179,6 +179,12 @@ impl super::Session {
         self.shared.purpose_keys(purpose)
     }
 
+    /// The session cookie is `Secure` (false only in development mode):
+    /// cookies set alongside it follow.
+    pub(crate) fn cookie_is_secure(&self) -> bool {
+        self.shared.attributes.secure
+    }
+
     /// A context for store work outside the session's lock; give it back
     /// with [`adopt`](Self::adopt) so the cookies it set are sent.
     pub(crate) async fn context(&self) -> HookContext {
