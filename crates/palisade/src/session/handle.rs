@@ -326,10 +326,7 @@ impl Session {
     /// other devices"); returns how many. Server-side sessions only.
     pub async fn revoke_other_sessions(&self) -> Result<u64, SessionError> {
         let Some((store, user, current)) = self.user_and_key().await? else { return Ok(0) };
-        let revoked = match current {
-            Some(key) => self.shared.timed(store.revoke_user(&user, Some(&key))).await?,
-            None => self.shared.timed(store.revoke_user(&user, None)).await?,
-        };
+        let revoked = self.shared.timed(store.revoke_user(&user, current.as_ref())).await?;
         tracing::info!(revoked, "revoked the user's other sessions");
         Ok(revoked)
     }
