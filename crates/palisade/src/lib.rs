@@ -19,6 +19,7 @@
 //! | [`sri`] | Subresource Integrity values and tags for static assets | a modified script or stylesheet running |
 //! | [`attachment`] | user uploads served as downloads with safe type and filename | stored XSS through uploaded HTML/SVG; header injection through filenames |
 //! | [`clock`] | the time source (injectable for tests) | — |
+//! | [`stack`] | all of the above in one call, in the right order ([`Stack`]) | a layer forgotten or in the wrong order |
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
@@ -57,4 +58,9 @@ pub mod redirect;
 pub mod remember;
 pub mod session;
 pub mod sri;
+#[cfg(feature = "axum")]
+pub mod stack;
 pub mod store;
+
+#[cfg(feature = "axum")]
+pub use stack::Stack;

@@ -124,6 +124,18 @@ impl AuthConfig {
         Ok(())
     }
 
+    /// The remember-me cookie without `Secure` (and its `__Host-` prefix),
+    /// for the stack's plain-HTTP development switch.
+    pub(crate) fn plain_http_development(mut self) -> Self {
+        if let Some(remember) = &mut self.remember {
+            remember.attributes.secure = false;
+            if let Some(rest) = remember.attributes.name.strip_prefix("__Host-") {
+                remember.attributes.name = rest.to_owned();
+            }
+        }
+        self
+    }
+
     /// True when `path` is under one of the API prefixes.
     pub(crate) fn is_api_path(&self, path: &str) -> bool {
         self.api_prefixes.iter().any(|p| path.starts_with(p.as_str()))

@@ -59,6 +59,8 @@ pub enum CspMode {
 #[derive(Clone, Debug)]
 pub struct SecurityHeadersBuilder {
     csp: Option<ContentSecurityPolicy>,
+    /// The app chose the policy (or none), rather than keeping the default.
+    csp_chosen: bool,
     csp_mode: CspMode,
     hsts: Option<Hsts>,
     frame_options: Option<FrameOptions>,
@@ -77,6 +79,7 @@ impl Default for SecurityHeadersBuilder {
     fn default() -> Self {
         Self {
             csp: Some(ContentSecurityPolicy::strict()),
+            csp_chosen: false,
             csp_mode: CspMode::Enforce,
             hsts: Some(Hsts::default()),
             frame_options: Some(FrameOptions::Deny),
@@ -97,13 +100,20 @@ impl SecurityHeadersBuilder {
     /// The policy (default [`ContentSecurityPolicy::strict`]).
     pub fn content_security_policy(mut self, policy: ContentSecurityPolicy) -> Self {
         self.csp = Some(policy);
+        self.csp_chosen = true;
         self
     }
 
     /// No Content-Security-Policy at all.
     pub fn no_content_security_policy(mut self) -> Self {
         self.csp = None;
+        self.csp_chosen = true;
         self
+    }
+
+    /// True when the app chose a policy (or none) itself.
+    pub(crate) fn csp_was_chosen(&self) -> bool {
+        self.csp_chosen
     }
 
     /// Enforce (default) or only report the policy.

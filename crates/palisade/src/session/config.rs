@@ -201,6 +201,20 @@ impl SessionLayerBuilder {
         self
     }
 
+    /// Plain HTTP on a host other than localhost (the stack's development
+    /// switch): no `Secure` (so no `__Host-`: the prefix is dropped from the
+    /// name), development mode on.
+    pub(crate) fn plain_http_development(mut self) -> Self {
+        self.attributes.secure = false;
+        if let Some(rest) =
+            self.attributes.name.strip_prefix("__Host-").or(self.attributes.name.strip_prefix("__Secure-"))
+        {
+            self.attributes.name = rest.to_owned();
+        }
+        self.development_mode = true;
+        self
+    }
+
     /// Timeouts (default [`Expiry::default`]).
     pub fn expiry(mut self, expiry: Expiry) -> Self {
         self.expiry = expiry;

@@ -1,0 +1,103 @@
+//! `palisade::Stack`: the order of the layers, its switches and the
+//! plain-HTTP development mode.
+
+use axum::body::Body;
+use axum::routing::{get, post};
+use axum::Router;
+use http::{header, Request, StatusCode};
+use palisade::csrf::CsrfToken;
+use palisade::https::HttpsRedirectLayer;
+use palisade::keys::KeyRing;
+use palisade::session::Session;
+use palisade::stack::{StackError, DEV_MODE_HEADER};
+use palisade::store::MemoryStore;
+use palisade::Stack;
+use tower::ServiceExt;
+
+fn routes() -> Router {
+    Router::new().route("/form", get(|csrf: CsrfToken| async move { csrf.masked() })).route(
+        "/set",
+        post(|session: Session| async move {
+            session.insert("x", 1).await?;
+            Ok::<_, palisade::session::SessionError>("set")
+        }),
+    )
+}
+
+async fn get_form(app: &Router) -> http::Response<Body> {
+    app.clone().oneshot(Request::get("/form").body(Body::empty()).unwrap()).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_default_stack_sets_headers_and_refuses_cross_site_posts() {
+    let app = Stack::server_side(MemoryStore::new(), KeyRing::generate()).build().unwrap().wrap(routes());
+    let res = get_form(&app).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("report-uri /csp-report"));
+    assert!(res.headers().get(DEV_MODE_HEADER).is_none());
+    let cookie = res.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("__Host-csrf=") && cookie.contains("Secure"), "{cookie}");
+    let forged = Request::post("/set").header("sec-fetch-site", "cross-site").body(Body::empty()).unwrap();
+    assert_eq!(app.clone().oneshot(forged).await.unwrap().status(), StatusCode::FORBIDDEN);
+    // The report route sits outside sessions and CSRF: a cookieless,
+    // tokenless browser report is taken.
+    let report = Request::post("/csp-report")
+        .header(header::CONTENT_TYPE, "application/csp-report")
+        .body(Body::from(r#"{"csp-report":{"violated-directive":"script-src"}}"#))
+        .unwrap();
+    assert_eq!(app.clone().oneshot(report).await.unwrap().status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn parts_can_be_switched_off() {
+    let stack = Stack::server_side(MemoryStore::new(), KeyRing::generate())
+        .without_csrf()
+        .without_security_headers()
+        .csp_reports(None)
+        .build()
+        .unwrap();
+    let app = stack.wrap(routes());
+    let set = Request::post("/set").header("sec-fetch-site", "cross-site").body(Body::empty()).unwrap();
+    assert_eq!(app.clone().oneshot(set).await.unwrap().status(), StatusCode::OK, "no CSRF layer");
+    let report = Request::post("/csp-report").body(Body::empty()).unwrap();
+    assert_eq!(app.clone().oneshot(report).await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn plain_http_development_mode_drops_secure_and_says_so_on_every_response() {
+    let stack = Stack::server_side(MemoryStore::new(), KeyRing::generate()).plain_http_development_mode();
+    let app = stack.build().unwrap().wrap(routes());
+    let res = get_form(&app).await;
+    assert_eq!(res.headers()[DEV_MODE_HEADER], "plain-http");
+    let cookie = res.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("csrf=") && !cookie.contains("Secure"), "{cookie}");
+    // HTTP origins pass the origin check.
+    let token = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    let post = Request::post("/set")
+        .header(header::HOST, "dev.example:8080")
+        .header(header::ORIGIN, "http://dev.example:8080")
+        .header(header::COOKIE, cookie.split(';').next().unwrap())
+        .header("x-csrf-token", std::str::from_utf8(&token).unwrap())
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(post).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookies: Vec<&str> = res.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
+    let session = cookies.iter().find(|c| c.starts_with("session=")).expect("the session cookie");
+    assert!(!session.contains("Secure"), "{session}");
+    assert!(
+        cookies.iter().any(|c| c.starts_with("csrf=;")),
+        "the anonymous secret moved into the session: {cookies:?}"
+    );
+}
+
+#[test]
+fn development_mode_and_an_https_redirect_are_refused_together() {
+    let err = Stack::server_side(MemoryStore::new(), KeyRing::generate())
+        .plain_http_development_mode()
+        .https_redirect(HttpsRedirectLayer::for_hosts(["example.com"]).unwrap())
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, StackError::DevelopmentModeWithHttpsRedirect), "{err}");
+    assert!(err.to_string().contains("drop"), "{err}");
+}
