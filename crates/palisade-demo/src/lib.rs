@@ -20,7 +20,6 @@
 
 pub mod config;
 mod forms;
-mod middleware;
 mod routes;
 pub mod secret;
 pub mod session_store;
@@ -28,12 +27,17 @@ mod templates;
 pub mod tls;
 pub mod users;
 
+use axum::http::header::CACHE_CONTROL;
+use axum::http::HeaderValue;
 use axum::Router;
+use palisade::auth::AuthConfig;
 use palisade::client::{RequestScheme, TrustedProxyLayer};
-use palisade::headers::CspReportEndpoint;
 use palisade::keys::{KeyError, KeyRing};
+use palisade::remember::RememberMe;
 use palisade::session::SessionConfigError;
+use palisade::stack::StackError;
 use palisade::store::{SqliteStore, StoreError};
+use palisade::Stack;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use tokio::task::JoinHandle;
@@ -122,14 +126,12 @@ pub enum DemoError {
     Store(#[from] StoreError),
     #[error("invalid session configuration: {0}")]
     Session(#[from] SessionConfigError),
-    #[error("invalid CSRF configuration: {0}")]
-    Csrf(#[from] palisade::csrf::CsrfConfigError),
+    #[error("invalid security configuration: {0}")]
+    Stack(#[from] StackError),
     #[error("cannot prepare the users table: {0}")]
     Users(#[from] UsersError),
     #[error("cannot load the page templates: {0}")]
     Templates(#[from] minijinja::Error),
-    #[error("invalid security headers: {0}")]
-    Headers(#[from] palisade::headers::HeadersConfigError),
     #[error("invalid HTTPS redirect (--hosts): {0}")]
     Redirect(#[from] palisade::https::HttpsRedirectError),
     #[error(transparent)]
@@ -157,28 +159,21 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
     let users = users::Users::new(database.pool().clone()).await?;
     let (sessions, sweeper) = config.store.open(&database, keys).await?;
     tracing::info!(store = ?config.store, "session store ready");
-    // Sign-in settings (palisade::auth): binding on (the default), and
-    // remember-me for the login form's "remember me" checkbox.
-    let auth =
-        palisade::auth::AuthConfig::new().login_path("/login").remember_me(palisade::remember::RememberMe::new());
-    let sessions = sessions.auth(auth).build()?;
     let state = routes::AppState { users, templates: std::sync::Arc::new(templates::Templates::new()?) };
-    let app = routes::router(state)
-        // Inside the session layer: the CSRF secret lives in the session.
-        // Cross-origin requests are refused before the session is read.
-        .layer(middleware::csrf()?)
-        .layer(sessions)
-        // Added after the CSRF and session layers, so neither wraps it:
-        // browsers post reports without a token, and they need no session.
-        .route_service(middleware::CSP_REPORT_PATH, CspReportEndpoint::new());
-    // Outside the session layer: a plain-HTTP request (a trusted proxy said
-    // so) is redirected before any session is loaded or cookie sent.
-    let app = if config.tls.is_on() { app.layer(middleware::https_redirect(config)?) } else { app };
+    // Palisade's stack on its defaults (CSRF with logout at /logout, a
+    // strict nonce-based CSP reporting to /csp-report, the other security
+    // headers), plus: sign-in with remember-me for the login form's
+    // checkbox; `no-store` for every response that did not choose a caching
+    // policy (pages show per-user data); the client's address and scheme
+    // from the listener or trusted proxies; with TLS, plain HTTP redirected.
+    let auth = AuthConfig::new().login_path("/login").remember_me(RememberMe::new());
     let scheme = if config.tls.is_on() { RequestScheme::Https } else { RequestScheme::Http };
-    let app = app
-        .layer(middleware::security_headers()?)
-        // Outermost: every layer inside reads the client address and scheme it settles.
-        .layer(config.trusted_proxies.clone().connection_scheme(scheme));
+    let stack = Stack::from_sessions(sessions)
+        .auth(auth)
+        .security_headers(|headers| headers.header(CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .trusted_proxies(config.trusted_proxies.clone().connection_scheme(scheme));
+    let stack = if config.tls.is_on() { stack.https_redirect(tls::https_redirect(config)?) } else { stack };
+    let app = stack.build()?.wrap(routes::router(state));
     Ok((app, sweeper))
 }
 

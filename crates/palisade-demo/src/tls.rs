@@ -7,7 +7,7 @@ use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use axum::http::StatusCode;
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
-use palisade::https::HttpsRedirectLayer;
+use palisade::https::{HttpsRedirectError, HttpsRedirectLayer};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -91,7 +91,7 @@ pub(crate) async fn serve_https(
     let addr = listener.local_addr().map_err(DemoError::Serve)?;
     let redirect = match config.http_redirect_addr {
         Some(http_addr) => {
-            let layer = crate::middleware::https_redirect(&DemoConfig { addr, ..config.clone() })?;
+            let layer = https_redirect(&DemoConfig { addr, ..config.clone() })?;
             let listener = tokio::net::TcpListener::bind(http_addr).await.map_err(bind(http_addr))?;
             let local = listener.local_addr().map_err(DemoError::Serve)?;
             tracing::info!("redirecting http://{local} to https://{addr}");
@@ -126,9 +126,21 @@ pub(crate) fn redirect_app(layer: HttpsRedirectLayer) -> Router {
     Router::new().fallback(|| async { StatusCode::NOT_FOUND }).layer(layer)
 }
 
+/// Redirects plain HTTP to HTTPS on `config.addr`'s port, for the hosts in
+/// `config.hosts` only (a forged `Host` gets 400, never a redirect to it).
+pub(crate) fn https_redirect(config: &DemoConfig) -> Result<HttpsRedirectLayer, HttpsRedirectError> {
+    HttpsRedirectLayer::for_hosts(&config.hosts)?.https_port(config.addr.port())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_redirect_builds_for_the_configured_hosts() {
+        let config = DemoConfig::new("d").with_addr("127.0.0.1:3443".parse().unwrap());
+        https_redirect(&config).unwrap();
+    }
     use axum::body::Body;
     use axum::http::Request;
     use tower::ServiceExt;

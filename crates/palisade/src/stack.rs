@@ -112,8 +112,14 @@ impl Stack {
     /// (add [`https_redirect`](StackBuilder::https_redirect) when the app
     /// serves plain HTTP itself).
     pub fn server_side(store: impl Store, keys: KeyRing) -> StackBuilder {
+        Self::from_sessions(SessionLayer::server_side(store, keys))
+    }
+
+    /// Like [`server_side`](Self::server_side), over a session layer builder
+    /// made elsewhere (a store chosen at run time, settings of its own).
+    pub fn from_sessions(sessions: SessionLayerBuilder) -> StackBuilder {
         StackBuilder {
-            sessions: SessionLayer::server_side(store, keys),
+            sessions,
             auth: AuthConfig::new(),
             csrf: Some(CsrfLayer::builder()),
             logout_path: Some("/logout".to_owned()),
