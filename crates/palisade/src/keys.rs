@@ -37,7 +37,11 @@ pub const MIN_SECRET_LEN: usize = 32;
 const HOW_TO_GENERATE: &str = "generate one with `openssl rand -base64 32` (or `head -c 32 /dev/urandom | base64`)";
 
 /// Why a secret was refused. Never contains the secret.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+///
+/// `Debug` prints the same text as `Display`, so `fn main() -> Result<…>`
+/// with `KeyRing::from_env()?` shows the user how to make a key, not
+/// `Missing { var: … }`.
+#[derive(thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {
     #[error("no secret key configured: set {var}; {HOW_TO_GENERATE}")]
@@ -50,6 +54,12 @@ pub enum KeyError {
     LowEntropy,
     #[error("two secrets in the key ring are identical or share a key id; remove the duplicate")]
     Duplicate,
+}
+
+impl std::fmt::Debug for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// What a sub-key is for. Each purpose derives an unrelated key.

@@ -133,10 +133,12 @@ impl RedirectPolicy {
     /// `fallback` is trusted (it comes from your code) and returned unchecked. A
     /// rejected target is logged with `tracing::warn!` with only its length and a
     /// short reason, never its text: the text is attacker-controlled (log injection)
-    /// and may carry tokens. A missing target (`None`) is the normal case and is not
-    /// logged.
+    /// and may carry tokens. A missing target (`None`, or `Some("")` from an empty
+    /// hidden field) is the normal case and is not logged.
     pub fn next_or<'a>(&self, target: Option<&'a str>, fallback: &'a str) -> &'a str {
-        let Some(target) = target else {
+        // An empty `next` (the usual hidden field with nothing in it) is no
+        // target at all, not a rejected one: no warning.
+        let Some(target) = target.filter(|t| !t.is_empty()) else {
             return fallback;
         };
         match self.check(target) {

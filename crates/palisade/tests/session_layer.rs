@@ -287,7 +287,9 @@ async fn a_cookie_signed_with_a_fallback_key_is_reissued_under_the_primary() {
 async fn a_session_without_a_layer_is_a_clear_500() {
     let res = send(&routes(), "GET", "/read", None).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(text(res).await.contains("no session layer"));
+    // A plain 500 for the client; the log line names the layer to add.
+    assert_eq!(text(res).await, "Internal server error.");
+    assert!(SessionError::MissingLayer.to_string().contains("add `SessionLayer`"));
 }
 
 #[tokio::test]

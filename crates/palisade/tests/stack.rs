@@ -101,3 +101,29 @@ fn development_mode_and_an_https_redirect_are_refused_together() {
     assert!(matches!(err, StackError::DevelopmentModeWithHttpsRedirect), "{err}");
     assert!(err.to_string().contains("drop"), "{err}");
 }
+
+#[tokio::test]
+async fn a_missing_layer_is_a_plain_500_for_the_client() {
+    // CsrfToken without CsrfLayer, Session without SessionLayer.
+    let app = Router::new()
+        .route("/form", get(|csrf: CsrfToken| async move { csrf.masked() }))
+        .route("/session", get(|_session: Session| async { "never" }));
+    for path in ["/form", "/session"] {
+        let res = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap().trim(),
+            "Internal server error.",
+            "{path}: the fix is logged, not sent"
+        );
+    }
+}
+
+#[test]
+fn a_missing_secret_key_says_how_to_make_one_even_through_question_mark_in_main() {
+    let err = palisade::keys::KeyError::Missing { var: "PALISADE_SECRET_KEY" };
+    let shown = format!("{err:?}"); // what `fn main() -> Result<(), E>` prints
+    assert_eq!(shown, err.to_string());
+    assert!(shown.contains("PALISADE_SECRET_KEY") && shown.contains("openssl rand -base64 32"), "{shown}");
+}

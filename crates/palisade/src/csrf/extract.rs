@@ -99,7 +99,14 @@ mod axum_impls {
 
     impl IntoResponse for CsrfTokenRejection {
         fn into_response(self) -> Response {
-            let mut res = (self.status(), format!("Server error: {self}\n")).into_response();
+            // The fix (which layer to add) is logged where the rejection is
+            // made; the client gets a plain message.
+            let message = if self.status().is_server_error() && self != CsrfTokenRejection::SessionUnavailable {
+                "Internal server error.\n"
+            } else {
+                "Session store unavailable, please retry shortly.\n"
+            };
+            let mut res = (self.status(), message).into_response();
             res.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
             res
         }

@@ -135,7 +135,7 @@ impl RejectReason {
                 "CSRF check failed: body too large; send the token in the X-CSRF-Token header\n"
             }
             RejectReason::UnreadableBody => "CSRF check failed: unreadable body\n",
-            RejectReason::MisconfiguredNoSession => "Server misconfigured: no session layer for CSRF tokens.\n",
+            RejectReason::MisconfiguredNoSession => "Internal server error.\n",
             RejectReason::SessionUnavailable => "Session store unavailable, please retry shortly.\n",
         }
     }

@@ -44,7 +44,9 @@ impl SessionError {
     pub fn public_message(&self) -> &'static str {
         match self {
             SessionError::Store(_) => "Session store unavailable, please retry shortly.",
-            SessionError::MissingLayer => "Server misconfigured: no session layer.",
+            // The fix is in the log (the extractor logs which layer to add);
+            // the client only learns that it is the server's fault.
+            SessionError::MissingLayer => "Internal server error.",
             _ => "Session error.",
         }
     }
