@@ -34,6 +34,7 @@
 //! or always redirect to one canonical host
 //! ([`to_host`](HttpsRedirectLayer::to_host)).
 
+use crate::body::ResponseBody;
 use crate::client::RequestScheme;
 use http::header::{CACHE_CONTROL, HOST, LOCATION};
 use http::uri::Authority;
@@ -179,9 +180,8 @@ impl<S> std::fmt::Debug for HttpsRedirectService<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpsRedirectService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<&'static str>,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future, ResBody>;
 
@@ -198,7 +198,7 @@ where
 }
 
 /// The `308` to HTTPS, or `400` for a host we do not serve.
-fn redirect<B, R: From<&'static str>>(shared: &Shared, req: &Request<B>) -> Response<R> {
+fn redirect<B, R>(shared: &Shared, req: &Request<B>) -> Response<ResponseBody<R>> {
     let requested = requested_host(req);
     let host = match &shared.hosts {
         Hosts::Canonical(host) => Some(host.clone()),
@@ -217,14 +217,14 @@ fn redirect<B, R: From<&'static str>>(shared: &Shared, req: &Request<B>) -> Resp
     let Ok(location) = HeaderValue::try_from(location) else {
         return plain(StatusCode::BAD_REQUEST, "Bad request.\n");
     };
-    let mut res = Response::new(R::from(""));
+    let mut res = Response::new(ResponseBody::text(""));
     *res.status_mut() = StatusCode::PERMANENT_REDIRECT;
     res.headers_mut().insert(LOCATION, location);
     res
 }
 
-fn plain<R: From<&'static str>>(status: StatusCode, text: &'static str) -> Response<R> {
-    let mut res = Response::new(R::from(text));
+fn plain<R>(status: StatusCode, text: &'static str) -> Response<ResponseBody<R>> {
+    let mut res = Response::new(ResponseBody::text(text));
     *res.status_mut() = status;
     res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
@@ -253,7 +253,7 @@ pin_project! {
     #[project = KindProj]
     enum Kind<F, B> {
         Inner { #[pin] future: F },
-        Answer { response: Option<Response<B>> },
+        Answer { response: Option<Response<ResponseBody<B>>> },
     }
 }
 
@@ -267,11 +267,11 @@ impl<F, B, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = F::Output;
+    type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Inner { future } => future.poll(cx).map_ok(|res| res.map(ResponseBody::inner)),
             KindProj::Answer { response } => match response.take() {
                 Some(response) => Poll::Ready(Ok(response)),
                 None => unreachable!("ResponseFuture polled after completion"),
@@ -286,13 +286,18 @@ mod tests {
     use std::convert::Infallible;
     use tower::{service_fn, ServiceExt};
 
+    /// The layer around an app that answers "app" with a session cookie;
+    /// the response with its body read.
     async fn call(layer: &HttpsRedirectLayer, req: Request<()>) -> Response<String> {
+        use http_body_util::{BodyExt, Full};
         let svc = layer.layer(service_fn(|_req: Request<()>| async {
-            let mut res = Response::new("app".to_owned());
+            let mut res = Response::new(Full::new(bytes::Bytes::from_static(b"app")));
             res.headers_mut().insert("set-cookie", HeaderValue::from_static("__Host-session=x; Secure"));
             Ok::<_, Infallible>(res)
         }));
-        svc.oneshot(req).await.unwrap()
+        let (parts, body) = svc.oneshot(req).await.unwrap().into_parts();
+        let bytes = body.collect().await.unwrap_or_else(|never| match never {}).to_bytes();
+        Response::from_parts(parts, String::from_utf8(bytes.to_vec()).unwrap())
     }
 
     fn req(method: &str, uri: &str, host: Option<&str>) -> Request<()> {

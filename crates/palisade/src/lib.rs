@@ -19,6 +19,7 @@
 //! | [`sri`] | Subresource Integrity values and tags for static assets | a modified script or stylesheet running |
 //! | [`attachment`] | user uploads served as downloads with safe type and filename | stored XSS through uploaded HTML/SVG; header injection through filenames |
 //! | [`clock`] | the time source (injectable for tests) | — |
+//! | [`body`] | the bodies the layers answer with, generic over the app's | layers that do not compose |
 //! | [`stack`] | all of the above in one call, in the right order ([`Stack`]) | a layer forgotten or in the wrong order |
 //!
 //! ```no_run
@@ -46,6 +47,7 @@ pub mod auth;
 #[doc(hidden)]
 pub mod bench_internals;
 pub mod binding;
+pub mod body;
 pub mod client;
 pub mod clock;
 pub mod cookie;

@@ -49,9 +49,22 @@ where
 {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Err(err) if over_a_limit(err.as_ref()) => Err(BodyError::TooLarge),
         Err(_) => Err(BodyError::Unreadable),
     }
+}
+
+/// Ours or a limit outside us (tower-http's `RequestBodyLimitLayer`, whose
+/// error axum wraps in its own): the client sent too much, a 413, not a 400.
+fn over_a_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if err.downcast_ref::<LengthLimitError>().is_some() {
+            return true;
+        }
+        current = err.source();
+    }
+    false
 }
 
 /// The value of the first `csrf_token` field, if any.

@@ -6,6 +6,7 @@ use super::config::{Checks, TokenKind};
 use super::origin::{self, Evidence, OriginPolicy, Scheme};
 use super::state::RequestCsrf;
 use super::{RejectReason, HEADER_NAMES};
+use crate::body::{RequestBody, ResponseBody};
 use crate::client::RequestScheme;
 use crate::session::Session;
 use bytes::Bytes;
@@ -87,13 +88,13 @@ fn is_safe(method: &Method) -> bool {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CsrfService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    ReqBody: http_body::Body<Data = Bytes> + From<Bytes> + Send + 'static,
+    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    ResBody: From<&'static str> + Send + 'static,
+    ResBody: Send + 'static,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
@@ -121,23 +122,23 @@ where
                     }
                 }
             } else {
-                req
+                req.map(RequestBody::inner)
             };
             let mut response = inner.call(req).await?;
             if checked {
                 add_vary(response.headers_mut());
             }
             ctx.finish(response.headers_mut()).await;
-            Ok(response)
+            Ok(response.map(ResponseBody::inner))
         })
     }
 }
 
 /// Runs the configured checks; on success gives back the request with its
 /// body intact.
-async fn verify<B>(ctx: &RequestCsrf, req: Request<B>) -> Result<Request<B>, RejectReason>
+async fn verify<B>(ctx: &RequestCsrf, req: Request<B>) -> Result<Request<RequestBody<B>>, RejectReason>
 where
-    B: http_body::Body<Data = Bytes> + From<Bytes>,
+    B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let shared = ctx.shared();
@@ -151,11 +152,11 @@ where
         Evidence::Unknown
     };
     if !shared.checks.token() {
-        return Ok(req);
+        return Ok(req.map(RequestBody::inner));
     }
     // See `CsrfLayerBuilder::logout_path`: logout must work from a stale tab.
     if evidence == Evidence::SameOrigin && shared.logout_path.as_deref() == Some(req.uri().path()) {
-        return Ok(req);
+        return Ok(req.map(RequestBody::inner));
     }
     let header_token = HEADER_NAMES
         .iter()
@@ -163,7 +164,7 @@ where
         // A header that is not visible ASCII is a bad token, not a missing one.
         .map(|value| value.to_str().unwrap_or("!").to_owned());
     let (req, token) = match header_token {
-        Some(token) => (req, Some(token)),
+        Some(token) => (req.map(RequestBody::inner), Some(token)),
         None => match body::form_kind(req.headers()) {
             Some(kind) => {
                 let (parts, body) = req.into_parts();
@@ -181,9 +182,9 @@ where
                     BodyError::Unreadable => RejectReason::UnreadableBody,
                 })?;
                 let token = body::token_field(&kind, &bytes).await;
-                (Request::from_parts(parts, B::from(bytes)), token)
+                (Request::from_parts(parts, RequestBody::buffered(bytes)), token)
             }
-            None => (req, None),
+            None => (req.map(RequestBody::inner), None),
         },
     };
     let token = token.filter(|t| !t.is_empty()).ok_or(RejectReason::MissingToken)?;
@@ -192,8 +193,8 @@ where
 }
 
 /// The response to a refused request: a short reason, never cached.
-fn rejection<B: From<&'static str>>(reason: RejectReason) -> Response<B> {
-    let mut res = Response::new(B::from(reason.message()));
+fn rejection<B>(reason: RejectReason) -> Response<ResponseBody<B>> {
+    let mut res = Response::new(ResponseBody::text(reason.message()));
     *res.status_mut() = reason.status();
     let headers = res.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -3,6 +3,7 @@ use super::error::SessionError;
 use super::handle::{CookiePayload, Loaded, Session};
 use super::hook::SessionHook;
 use super::id::SessionId;
+use crate::body::ResponseBody;
 use crate::client::ClientSnapshot;
 use crate::clock::Clock;
 use crate::cookie::{CookieAttributes, CookieCodec};
@@ -120,9 +121,9 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: From<&'static str> + Send + 'static,
+    ResBody: Send + 'static,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
@@ -144,15 +145,15 @@ where
                 tracing::error!(error = %err, "session could not be saved; answering {}", err.status());
                 return Ok(failure(&err));
             }
-            Ok(response)
+            Ok(response.map(ResponseBody::inner))
         })
     }
 }
 
 /// The response that replaces the handler's when the session could not be
 /// loaded or saved (fail closed).
-fn failure<B: From<&'static str>>(err: &SessionError) -> Response<B> {
-    let mut res = Response::new(B::from(err.public_message()));
+fn failure<B>(err: &SessionError) -> Response<ResponseBody<B>> {
+    let mut res = Response::new(ResponseBody::text(err.public_message()));
     *res.status_mut() = err.status();
     res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if err.status() == StatusCode::SERVICE_UNAVAILABLE {
