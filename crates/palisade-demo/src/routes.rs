@@ -111,7 +111,7 @@ impl AppState {
     /// secret is only stored when a template actually calls one.
     fn page(&self, csrf: &CsrfToken, nonce: &CspNonce, status: StatusCode, name: &str, ctx: Value) -> Result {
         // `csp_nonce()` for the page's own scripts (and the SRI tags).
-        let ctx = context! { ..ctx, ..csrf.template_functions(), ..nonce.template_functions() };
+        let ctx = context! { ..ctx, ..csrf.page_functions(nonce) };
         let html = self.templates.render(name, ctx).map_err(AppError::Template)?;
         // Per-user pages: not even the browser's cache keeps them (the back
         // button after logout on a shared computer shows nothing).

@@ -127,3 +127,27 @@ fn a_missing_secret_key_says_how_to_make_one_even_through_question_mark_in_main(
     assert_eq!(shown, err.to_string());
     assert!(shown.contains("PALISADE_SECRET_KEY") && shown.contains("openssl rand -base64 32"), "{shown}");
 }
+
+/// One call gives a template `csrf_field()`, `csrf_token()` and
+/// `csp_nonce()`; the nonce used lands in the response's policy.
+#[cfg(feature = "minijinja")]
+#[tokio::test]
+async fn page_functions_give_a_template_csrf_fields_and_the_csp_nonce() {
+    use palisade::headers::CspNonce;
+    async fn page(csrf: CsrfToken, nonce: CspNonce) -> axum::response::Html<String> {
+        let mut env = minijinja::Environment::new();
+        env.add_template("p", r#"<script nonce="{{ csp_nonce() }}"></script>{{ csrf_field() }}"#).unwrap();
+        axum::response::Html(env.get_template("p").unwrap().render(csrf.page_functions(&nonce)).unwrap())
+    }
+    let app = Stack::server_side(MemoryStore::new(), KeyRing::generate())
+        .build()
+        .unwrap()
+        .wrap(routes().route("/page", get(page)));
+    let res = app.clone().oneshot(Request::get("/page").body(Body::empty()).unwrap()).await.unwrap();
+    let csp = res.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    let html = std::str::from_utf8(&body).unwrap();
+    let nonce = html.split("nonce=\"").nth(1).unwrap().split('"').next().unwrap();
+    assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp} / {html}");
+    assert!(html.contains(r#"<input type="hidden" name="csrf_token" value=""#), "{html}");
+}

@@ -69,6 +69,8 @@ struct Shared {
     proto: bool,
     /// A trusted proxy sent `X-Forwarded-For` without `X-Forwarded-Proto`.
     proto_missing_seen: AtomicBool,
+    /// No proxy is trusted, yet a request carried forwarding headers.
+    forwarding_ignored_seen: AtomicBool,
 }
 
 impl std::fmt::Debug for TrustedProxyLayer {
@@ -167,8 +169,22 @@ impl TrustedProxyLayer {
         self.shared.proto_missing_seen.load(Ordering::Relaxed)
     }
 
+    /// The check for an unconfigured proxy: true once a request carried
+    /// `X-Forwarded-For` or `Forwarded` while no proxy is trusted (also
+    /// logged once as a warning, with the setting to add).
+    pub fn saw_forwarding_headers_without_trusted_proxies(&self) -> bool {
+        self.shared.forwarding_ignored_seen.load(Ordering::Relaxed)
+    }
+
     fn from_parts(proxies: Vec<IpNet>, header: ForwardingHeader, connection: RequestScheme) -> Self {
-        let shared = Shared { proxies, header, connection, proto: true, proto_missing_seen: AtomicBool::new(false) };
+        let shared = Shared {
+            proxies,
+            header,
+            connection,
+            proto: true,
+            proto_missing_seen: AtomicBool::new(false),
+            forwarding_ignored_seen: AtomicBool::new(false),
+        };
         Self { shared: Arc::new(shared) }
     }
 
@@ -192,6 +208,9 @@ impl Shared {
             .unwrap_or(self.connection);
         let peer = peer.map(|ip| ip.to_canonical());
         let Some(peer_ip) = peer.filter(|ip| self.trusts(*ip)) else {
+            if self.proxies.is_empty() {
+                self.watch_untrusted_forwarding(req.headers());
+            }
             return (peer, connection);
         };
         let headers = req.headers();
@@ -209,6 +228,21 @@ impl Shared {
         let (ip, scheme) = walk(&hops, (peer_ip, first_scheme), |ip| self.trusts(ip));
         let scheme = if self.header == ForwardingHeader::XForwardedFor && !self.proto { None } else { scheme };
         (Some(ip), scheme.unwrap_or(connection))
+    }
+
+    /// Forwarding headers while no proxy is trusted: either the app runs
+    /// behind a proxy that was not configured (every client then has the
+    /// proxy's address: rate limits, binding and logs see one client) or a
+    /// client is trying to spoof its address (ignored, as it should be).
+    fn watch_untrusted_forwarding(&self, headers: &http::HeaderMap) {
+        let forwarded = headers.contains_key("x-forwarded-for") || headers.contains_key(http::header::FORWARDED);
+        if forwarded && !self.forwarding_ignored_seen.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "a request carried X-Forwarded-For or Forwarded but no proxy is trusted, so they were ignored; \
+                 behind a reverse proxy, list it with TrustedProxyLayer::trusting([\"10.0.0.0/8\"]) (its addresses), \
+                 or the app sees every client as the proxy"
+            );
+        }
     }
 
     /// A trusted proxy that appends `X-Forwarded-For` without setting
@@ -372,6 +406,21 @@ mod tests {
         assert_eq!(kept.resolve(Some(ip("10.0.0.2")), &claimed).1, RequestScheme::Https, "the listener's scheme");
         assert!(!kept.proxy_omits_forwarded_proto());
         assert!(format!("{kept:?}").contains("forwarded_proto: false"));
+    }
+
+    #[test]
+    fn forwarding_headers_without_trusted_proxies_are_ignored_and_noticed() {
+        let layer = TrustedProxyLayer::no_proxies();
+        let plain = req(&[]);
+        layer.resolve(Some(ip("198.51.100.7")), &plain);
+        assert!(!layer.saw_forwarding_headers_without_trusted_proxies());
+        let forwarded = req(&[("x-forwarded-for", "1.2.3.4"), ("x-forwarded-proto", "https")]);
+        assert_eq!(layer.resolve(Some(ip("10.0.0.2")), &forwarded), (Some(ip("10.0.0.2")), RequestScheme::Http));
+        assert!(layer.saw_forwarding_headers_without_trusted_proxies());
+        // With proxies configured, an untrusted peer's headers are an attempt, not a misconfiguration.
+        let configured = super::tests::layer();
+        configured.resolve(Some(ip("198.51.100.7")), &forwarded);
+        assert!(!configured.saw_forwarding_headers_without_trusted_proxies());
     }
 
     #[test]

@@ -27,11 +27,32 @@ impl CsrfToken {
     /// # let _ = html; Ok(()) }
     /// ```
     pub fn template_functions(&self) -> Value {
+        Value::from(self.functions())
+    }
+
+    /// [`template_functions`](Self::template_functions) and the page's
+    /// `csp_nonce()` in one value, for the usual page with forms and its own
+    /// scripts:
+    ///
+    /// ```
+    /// # fn page(token: palisade::csrf::CsrfToken, nonce: palisade::headers::CspNonce) -> Result<(), minijinja::Error> {
+    /// let mut env = minijinja::Environment::new();
+    /// env.add_template("page.html", r#"<script nonce="{{ csp_nonce() }}"></script><form>{{ csrf_field() }}</form>"#)?;
+    /// let html = env.get_template("page.html")?.render(minijinja::context! { user => "ann", ..token.page_functions(&nonce) })?;
+    /// # let _ = html; Ok(()) }
+    /// ```
+    pub fn page_functions(&self, nonce: &crate::headers::CspNonce) -> Value {
+        let mut map = self.functions();
+        map.insert("csp_nonce", nonce.template_function());
+        Value::from(map)
+    }
+
+    fn functions(&self) -> BTreeMap<&'static str, Value> {
         let token = self.clone();
         let field = self.clone();
         let mut map = BTreeMap::new();
         map.insert("csrf_token", Value::from_function(move || token.masked()));
         map.insert("csrf_field", Value::from_function(move || Value::from_safe_string(field.hidden_field())));
-        Value::from(map)
+        map
     }
 }

@@ -75,10 +75,16 @@ impl CspNonce {
     /// ```
     #[cfg(feature = "minijinja")]
     pub fn template_functions(&self) -> minijinja::Value {
-        let nonce = self.clone();
         let mut map = std::collections::BTreeMap::new();
-        map.insert("csp_nonce", minijinja::Value::from_function(move || nonce.mark_used().as_str().to_owned()));
+        map.insert("csp_nonce", self.template_function());
         minijinja::Value::from(map)
+    }
+
+    /// `csp_nonce()` alone (also merged by `CsrfToken::page_functions`).
+    #[cfg(feature = "minijinja")]
+    pub(crate) fn template_function(&self) -> minijinja::Value {
+        let nonce = self.clone();
+        minijinja::Value::from_function(move || nonce.mark_used().as_str().to_owned())
     }
 }
 
