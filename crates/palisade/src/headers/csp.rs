@@ -430,6 +430,18 @@ impl ContentSecurityPolicy {
         self
     }
 
+    /// True when this policy lets inline `<script>` run: the script sources
+    /// (`script-src`, else `default-src`) are missing, or allow
+    /// `'unsafe-inline'` without a nonce or hash next to it (browsers ignore
+    /// `'unsafe-inline'` only then). Such a policy does not stop XSS.
+    pub fn allows_inline_scripts(&self) -> bool {
+        let Some(sources) = self.sources(Directive::ScriptSrc).or_else(|| self.sources(Directive::DefaultSrc)) else {
+            return true;
+        };
+        let neutralised = sources.iter().any(|s| matches!(s, Source::Nonce | Source::Hash(..)));
+        sources.contains(&Source::UnsafeInline) && !neutralised
+    }
+
     /// The sources of `directive`, if set.
     pub fn sources(&self, directive: Directive) -> Option<&[Source]> {
         self.directives.iter().find(|(d, _)| *d == directive).map(|(_, s)| s.as_slice())
@@ -581,6 +593,19 @@ mod tests {
         // A directive with other real sources just drops the nonce.
         let p = ContentSecurityPolicy::empty().with(Directive::StyleSrc, [Source::SelfOrigin, Source::Nonce]);
         assert_eq!(p.render(None), "style-src 'self'");
+    }
+
+    #[test]
+    fn inline_scripts_are_allowed_only_without_script_sources_or_with_a_bare_unsafe_inline() {
+        assert!(!ContentSecurityPolicy::strict().allows_inline_scripts());
+        assert!(ContentSecurityPolicy::empty().allows_inline_scripts(), "no script-src, no default-src");
+        let bare =
+            ContentSecurityPolicy::empty().with(Directive::ScriptSrc, [Source::SelfOrigin, Source::UnsafeInline]);
+        assert!(bare.allows_inline_scripts());
+        let nonced = ContentSecurityPolicy::empty().with(Directive::ScriptSrc, [Source::Nonce, Source::UnsafeInline]);
+        assert!(!nonced.allows_inline_scripts(), "ignored next to a nonce");
+        let fallback = ContentSecurityPolicy::empty().with(Directive::DefaultSrc, [Source::UnsafeInline]);
+        assert!(fallback.allows_inline_scripts(), "default-src stands in for script-src");
     }
 
     #[test]

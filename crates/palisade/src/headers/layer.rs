@@ -191,6 +191,15 @@ impl SecurityHeadersBuilder {
 
     /// Checks the configuration and builds the layer.
     pub fn build(self) -> Result<SecurityHeadersLayer, HeadersConfigError> {
+        if self.csp.as_ref().is_some_and(ContentSecurityPolicy::allows_inline_scripts) {
+            // Django's `check --deploy` spirit: allowed (a migration may need
+            // it for a while), never silently.
+            tracing::warn!(
+                "the Content-Security-Policy lets inline scripts run ('unsafe-inline' without a nonce or hash, or \
+                 no script-src/default-src), so it does not stop XSS; use ContentSecurityPolicy::strict() and \
+                 {{{{ csp_nonce() }}}} on the page's own scripts"
+            );
+        }
         let mut fixed: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if let Some(v) = self.frame_options {
             fixed.push((X_FRAME_OPTIONS, v.value()));
