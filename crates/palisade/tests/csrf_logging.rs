@@ -5,32 +5,16 @@
 
 mod csrf_support;
 
+#[path = "common/log_capture.rs"]
+mod log_capture;
+
 use csrf_support::{default_layer, post_req, App};
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use log_capture::Captured;
 
 #[tokio::test]
 async fn a_rejection_logs_reason_method_and_path_but_never_the_token() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.install();
 
     let app = App::new(default_layer());
     let c = app.client();
@@ -38,7 +22,7 @@ async fn a_rejection_logs_reason_method_and_path_but_never_the_token() {
     let other = app.client().token().await; // valid elsewhere, bad here
     let reply = c.send(post_req("/submit?x=1").header("x-csrf-token", &other), "x").await;
     assert_eq!(reply.text(), "CSRF check failed: bad token\n");
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(log.contains("WARN"), "{log}");
     assert!(log.contains("CSRF check failed"), "{log}");
     assert!(log.contains("bad token") && log.contains("POST") && log.contains("/submit"), "{log}");

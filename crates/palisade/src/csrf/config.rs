@@ -215,6 +215,7 @@ impl CsrfLayerBuilder {
             exempt,
             max_body_bytes: self.max_body_bytes,
             logout_path: self.logout_path,
+            cookies: super::layer::CsrfCookies::new(),
         }))
     }
 }

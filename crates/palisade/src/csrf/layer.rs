@@ -8,6 +8,7 @@ use super::state::RequestCsrf;
 use super::{RejectReason, HEADER_NAMES};
 use crate::body::{RequestBody, ResponseBody};
 use crate::client::RequestScheme;
+use crate::cookie::CookieAttributes;
 use crate::session::Session;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -27,6 +28,26 @@ pub(crate) struct Shared {
     pub(crate) exempt: BTreeSet<String>,
     pub(crate) max_body_bytes: usize,
     pub(crate) logout_path: Option<String>,
+    /// The cookies' attributes, made once: the double-submit cookie, and the
+    /// anonymous secret's with and without `Secure` (see
+    /// `double_submit::anonymous_attributes`).
+    pub(crate) cookies: CsrfCookies,
+}
+
+pub(crate) struct CsrfCookies {
+    pub(crate) double_submit: CookieAttributes,
+    pub(crate) anonymous_secure: CookieAttributes,
+    pub(crate) anonymous_plain: CookieAttributes,
+}
+
+impl CsrfCookies {
+    pub(crate) fn new() -> Self {
+        Self {
+            double_submit: super::double_submit::attributes(),
+            anonymous_secure: super::double_submit::anonymous_attributes(true),
+            anonymous_plain: super::double_submit::anonymous_attributes(false),
+        }
+    }
 }
 
 /// Refuses cross-site state-changing requests and gives handlers a
@@ -182,7 +203,7 @@ where
                     BodyError::Unreadable => RejectReason::UnreadableBody,
                 })?;
                 let token = body::token_field(&kind, &bytes).await;
-                (Request::from_parts(parts, RequestBody::buffered(bytes)), token)
+                (Request::from_parts(parts, RequestBody::bytes(bytes)), token)
             }
             None => (req.map(RequestBody::inner), None),
         },

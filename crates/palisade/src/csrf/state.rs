@@ -62,19 +62,30 @@ pub(crate) struct RequestCsrf {
     /// The request's `__Host-csrf` values: double-submit cookies, or (session
     /// tokens) an anonymous visitor's signed secret.
     cookies: Vec<String>,
-    /// The cookie that holds an anonymous visitor's secret (session tokens).
-    anonymous: CookieAttributes,
+    /// The anonymous visitor's cookie is `Secure` (the session cookie is).
+    anonymous_secure: bool,
     slot: Mutex<Slot>,
 }
 
 impl RequestCsrf {
     pub(crate) fn new(shared: Arc<Shared>, session: Option<Session>, headers: &HeaderMap) -> Self {
-        let anonymous = double_submit::anonymous_attributes(session.as_ref().is_none_or(Session::cookie_is_secure));
-        let cookies = match shared.kind {
-            TokenKind::Session => anonymous.find_in(headers).map(str::to_owned).collect(),
-            TokenKind::DoubleSubmit(_) => double_submit::attributes().find_in(headers).map(str::to_owned).collect(),
+        let anonymous_secure = session.as_ref().is_none_or(Session::cookie_is_secure);
+        let attributes = match shared.kind {
+            TokenKind::Session if anonymous_secure => &shared.cookies.anonymous_secure,
+            TokenKind::Session => &shared.cookies.anonymous_plain,
+            TokenKind::DoubleSubmit(_) => &shared.cookies.double_submit,
         };
-        Self { shared, session, cookies, anonymous, slot: Mutex::new(Slot::default()) }
+        let cookies = attributes.find_in(headers).map(str::to_owned).collect();
+        Self { shared, session, cookies, anonymous_secure, slot: Mutex::new(Slot::default()) }
+    }
+
+    /// The cookie that holds an anonymous visitor's secret (session tokens).
+    fn anonymous(&self) -> &CookieAttributes {
+        if self.anonymous_secure {
+            &self.shared.cookies.anonymous_secure
+        } else {
+            &self.shared.cookies.anonymous_plain
+        }
     }
 
     pub(crate) fn shared(&self) -> &Shared {
@@ -254,7 +265,7 @@ impl RequestCsrf {
             self.drop_anonymous_cookie_if_signed_in(headers).await;
         }
         if let (Some(cookie), true) = (cookie, fresh) {
-            set_cookie(headers, double_submit::attributes().set_cookie(&cookie, None));
+            set_cookie(headers, self.shared.cookies.double_submit.set_cookie(&cookie, None));
         }
     }
 
@@ -268,7 +279,7 @@ impl RequestCsrf {
             }
             Ok(false) => {
                 let value = double_submit::sign(session.purpose_keys(Purpose::Csrf), &None, secret.expose());
-                set_cookie(headers, self.anonymous.set_cookie(&value, None));
+                set_cookie(headers, self.anonymous().set_cookie(&value, None));
             }
             Err(_) => {} // logged by `session_failure`; the session layer answers 503
         }
@@ -297,7 +308,7 @@ impl RequestCsrf {
 
     fn drop_anonymous_cookie(&self, headers: &mut HeaderMap) {
         if !self.cookies.is_empty() {
-            headers.append(SET_COOKIE, self.anonymous.removal());
+            headers.append(SET_COOKIE, self.anonymous().removal());
         }
     }
 }

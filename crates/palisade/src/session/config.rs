@@ -87,8 +87,8 @@ pub enum SessionConfigError {
     TouchNotShorterThanIdle { touch_secs: u64, idle_secs: u64 },
     #[error("the store call timeout must be at least one millisecond")]
     ZeroStoreTimeout,
-    /// A setting of a module built on the session layer (sign-in: see
-    /// [`crate::auth::AuthConfigError`]).
+    /// A setting of a module built on the session layer (sign-in's
+    /// `AuthConfigError`, given back by [`ExtensionConfigError::downcast_ref`]).
     #[error(transparent)]
     Extension(ExtensionConfigError),
 }

@@ -1,5 +1,5 @@
-//! The one way a module built on top of sessions (sign-in, in
-//! [`crate::auth`]) takes part in a request: a [`SessionHook`] installed on
+//! The one way a module built on top of sessions (sign-in) takes part in a
+//! request: a [`SessionHook`] installed on
 //! the layer at build time. The session knows nothing of users, binding or
 //! remember-me; it calls the hook
 //! - when a live session **with a user** is found for the request's cookie
@@ -136,8 +136,7 @@ impl HookContext {
     /// replaces it (a removal, then a new value: the new value is sent).
     pub(crate) fn set_cookie(&self, name: &str, header: HeaderValue) {
         let mut out = self.cookies_out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        out.retain(|(n, _)| n != name);
-        out.push((name.to_owned(), header));
+        super::handle::queue_cookie(&mut out, name.to_owned(), header);
     }
 
     pub(crate) fn take_cookies(&self) -> Vec<(String, HeaderValue)> {

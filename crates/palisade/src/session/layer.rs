@@ -217,7 +217,12 @@ async fn finish<B>(session: &Session, response: &mut Response<B>) -> Result<(), 
 /// browser's own cache may. A handler's explicit `private`, `no-store` or
 /// `no-cache` is kept; `public` is overridden.
 fn keep_private(headers: &mut http::HeaderMap) {
-    let current = headers.get(CACHE_CONTROL).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(current) = headers.get(CACHE_CONTROL) else {
+        // The usual case: no policy chosen, nothing to parse or allocate.
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+        return;
+    };
+    let current = current.to_str().unwrap_or("");
     let directives: Vec<&str> = current.split(',').map(str::trim).filter(|d| !d.is_empty()).collect();
     let safe = |d: &&str| {
         let d = d.to_ascii_lowercase();
