@@ -81,6 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let keys = KeyRing::from_env()?; // PALISADE_SECRET_KEY, at least 32 random bytes in base64
     let app = app(keys, "sqlite://palisade-minimal.db?mode=rwc").await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-    axum::serve(listener, app).await?;
+    // The peer address is what session binding compares (sign-in is refused without it).
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
     Ok(())
 }

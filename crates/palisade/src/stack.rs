@@ -62,6 +62,13 @@ pub enum StackError {
          Stack::plain_http_development_mode or Stack::https_redirect"
     )]
     DevelopmentModeWithHttpsRedirect,
+    #[error(
+        "session binding compares the client's IP address, but this server has no client address \
+         (Stack::without_client_address): switch IP binding off with \
+         AuthConfig::binding(Binding::default().ignoring_ip()), or serve with \
+         Stack::into_make_service"
+    )]
+    IpBindingWithoutClientAddress,
 }
 
 /// The configured stack; [`wrap`](Self::wrap) puts it around a router.
@@ -88,6 +95,7 @@ pub struct StackBuilder {
     https: Option<HttpsRedirectLayer>,
     proxies: TrustedProxyLayer,
     development: bool,
+    client_address: bool,
 }
 
 impl std::fmt::Debug for StackBuilder {
@@ -99,6 +107,7 @@ impl std::fmt::Debug for StackBuilder {
             .field("report_path", &self.report_path)
             .field("proxies", &self.proxies)
             .field("development", &self.development)
+            .field("client_address", &self.client_address)
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +137,7 @@ impl Stack {
             https: None,
             proxies: TrustedProxyLayer::no_proxies(),
             development: false,
+            client_address: true,
         }
     }
 
@@ -148,6 +158,24 @@ impl Stack {
             app = app.layer(headers.clone());
         }
         app.layer(self.proxies.clone())
+    }
+
+    /// [`wrap`](Self::wrap), made into the service `axum::serve` takes,
+    /// with each connection's peer address (`ConnectInfo<SocketAddr>`):
+    /// the client address that session binding, the devices list and the
+    /// trusted-proxy layer need.
+    ///
+    /// ```no_run
+    /// # async fn run(stack: palisade::Stack, routes: axum::Router) -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// axum::serve(listener, stack.into_make_service(routes)).await
+    /// # }
+    /// ```
+    pub fn into_make_service(
+        &self,
+        router: Router,
+    ) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, std::net::SocketAddr> {
+        self.wrap(router).into_make_service_with_connect_info::<std::net::SocketAddr>()
     }
 }
 
@@ -232,10 +260,24 @@ impl StackBuilder {
         self
     }
 
+    /// The server cannot tell who the client is (a Unix socket, an adapter
+    /// without peer addresses): binding by IP is then refused at build,
+    /// instead of being silently off. By default the stack expects the
+    /// peer address from [`Stack::into_make_service`] (or the trusted-proxy
+    /// layer), and a sign-in whose request has none is refused
+    /// ([`AuthError::ClientAddressUnknown`](crate::auth::AuthError::ClientAddressUnknown)).
+    pub fn without_client_address(mut self) -> Self {
+        self.client_address = false;
+        self
+    }
+
     /// Checks every part and builds the stack.
     pub fn build(self) -> Result<Stack, StackError> {
         if self.development && self.https.is_some() {
             return Err(StackError::DevelopmentModeWithHttpsRedirect);
+        }
+        if !self.client_address && self.auth.binding.compares_ip() {
+            return Err(StackError::IpBindingWithoutClientAddress);
         }
         let (sessions, auth) = if self.development {
             tracing::warn!(

@@ -22,6 +22,8 @@ impl Browser {
     async fn send(&mut self, app: &axum::Router, req: http::request::Builder, body: Body) -> Response<Body> {
         let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let req = if cookies.is_empty() { req } else { req.header(header::COOKIE, cookies.join("; ")) };
+        // What `into_make_service_with_connect_info` in `main` adds.
+        let req = req.extension(axum::extract::ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 50000))));
         let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
         for set in res.headers().get_all(header::SET_COOKIE) {
             let set = set.to_str().unwrap();

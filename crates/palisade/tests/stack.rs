@@ -151,3 +151,86 @@ async fn page_functions_give_a_template_csrf_fields_and_the_csp_nonce() {
     assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp} / {html}");
     assert!(html.contains(r#"<input type="hidden" name="csrf_token" value=""#), "{html}");
 }
+
+/// A sign-in route behind the stack (same-origin form post).
+fn login_routes() -> Router {
+    Router::new().route(
+        "/login",
+        post(|session: Session| async move {
+            palisade::auth::login(&session, "alice", palisade::auth::LoginOptions::new()).await?;
+            Ok::<_, palisade::auth::AuthError>("signed in")
+        }),
+    )
+}
+
+fn login_request(peer: Option<std::net::SocketAddr>) -> Request<Body> {
+    let mut req = Request::post("/login").header("sec-fetch-site", "same-origin");
+    if let Some(peer) = peer {
+        req = req.extension(axum::extract::ConnectInfo(peer));
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+/// Served with plain `axum::serve(listener, app)`, a request carries no
+/// peer address: binding by IP (on by default) would silently compare
+/// nothing. The sign-in is refused instead, with the fix in the log.
+#[tokio::test]
+async fn a_sign_in_without_any_client_address_is_refused_not_left_unbound() {
+    // CSRF off: these tests are about the client address, not tokens.
+    let app = Stack::server_side(MemoryStore::new(), KeyRing::generate())
+        .without_csrf()
+        .build()
+        .unwrap()
+        .wrap(login_routes());
+    let res = app.clone().oneshot(login_request(None)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(res.headers().get(header::SET_COOKIE).is_none(), "no session was started");
+
+    let res = app.clone().oneshot(login_request(Some("203.0.113.7:4000".parse().unwrap()))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "with the peer address the same stack signs in");
+
+    // Without IP binding, no address is needed.
+    let auth = palisade::auth::AuthConfig::new().binding(palisade::binding::Binding::default().ignoring_ip());
+    let app = Stack::server_side(MemoryStore::new(), KeyRing::generate())
+        .auth(auth)
+        .without_csrf()
+        .build()
+        .unwrap()
+        .wrap(login_routes());
+    assert_eq!(app.oneshot(login_request(None)).await.unwrap().status(), StatusCode::OK);
+}
+
+/// Declared at startup: a server without client addresses and binding by
+/// IP cannot both be, and the error says what to change.
+#[test]
+fn binding_by_ip_on_a_server_without_client_addresses_is_a_startup_error() {
+    let err = Stack::server_side(MemoryStore::new(), KeyRing::generate()).without_client_address().build().unwrap_err();
+    assert!(matches!(err, StackError::IpBindingWithoutClientAddress), "{err}");
+    assert!(err.to_string().contains("ignoring_ip()"), "{err}");
+    let auth = palisade::auth::AuthConfig::new().binding(palisade::binding::Binding::default().ignoring_ip());
+    Stack::server_side(MemoryStore::new(), KeyRing::generate()).without_client_address().auth(auth).build().unwrap();
+}
+
+/// `Stack::into_make_service` over a real socket: the peer address
+/// arrives, so the default IP binding works.
+#[tokio::test]
+async fn into_make_service_gives_the_stack_the_peer_address() {
+    let stack = Stack::server_side(MemoryStore::new(), KeyRing::generate()).without_csrf().build().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(std::future::IntoFuture::into_future(axum::serve(
+        listener,
+        stack.into_make_service(login_routes()),
+    )));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!(
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("signed in"), "{response}");
+    server.abort();
+}

@@ -104,6 +104,12 @@ impl SessionHook for AuthHook {
     /// token is signed in, with a new session that is not fresh.
     async fn on_anonymous(&self, ctx: &HookContext) -> Result<Option<SignIn>, StoreError> {
         let Some(remembering) = &self.remember else { return Ok(None) };
+        if self.config.binding.compares_ip() && ctx.client().ip.is_none() {
+            // Fail closed, as auth::login does: an unbound session is worth
+            // the same to a thief from anywhere.
+            tracing::error!("remember-me sign-in refused: {}", super::AuthError::ClientAddressUnknown);
+            return Ok(None);
+        }
         let Used::SignIn { user, token } = remembering.use_cookie(ctx).await? else { return Ok(None) };
         Ok(Some(self.remembered(ctx, user, &token)))
     }

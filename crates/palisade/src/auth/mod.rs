@@ -102,6 +102,15 @@ pub enum AuthError {
     /// The session layer was built without sign-in settings.
     #[error("sign-in is not configured: build the session layer with .auth(AuthConfig::new())")]
     NotConfigured,
+    /// Binding compares the client's IP address, but no address is known:
+    /// signing in would leave the session silently unbound.
+    #[error(
+        "session binding compares the client's IP address, but the request has none: serve with \
+         into_make_service_with_connect_info::<SocketAddr>() (or Stack::into_make_service), put \
+         palisade::client::TrustedProxyLayer in front, or switch IP binding off with \
+         AuthConfig::binding(Binding::default().ignoring_ip())"
+    )]
+    ClientAddressUnknown,
 }
 
 impl From<StoreError> for AuthError {
@@ -116,7 +125,9 @@ impl AuthError {
         match self {
             Self::Session(err) => err.status(),
             Self::NotSignedIn => http::StatusCode::UNAUTHORIZED,
-            Self::RememberMeDisabled | Self::NotConfigured => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::RememberMeDisabled | Self::NotConfigured | Self::ClientAddressUnknown => {
+                http::StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }
@@ -127,7 +138,9 @@ impl axum::response::IntoResponse for AuthError {
         match self {
             Self::Session(err) => err.into_response(),
             other => {
-                if other.status().is_server_error() {
+                // NotConfigured and ClientAddressUnknown were logged where they arose.
+                let logged = matches!(other, Self::NotConfigured | Self::ClientAddressUnknown);
+                if other.status().is_server_error() && !logged {
                     tracing::error!(error = %other, "sign-in failed");
                 }
                 let mut res = (other.status(), "Sign-in error.").into_response();
@@ -171,6 +184,7 @@ pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> R
     if options.remember && hook.remember.is_none() {
         return Err(AuthError::RememberMeDisabled);
     }
+    require_client_address(session, hook).await?;
     let ctx = session.context().await;
     // The token of whoever used this browser before, and this session's own.
     if let Some(remembering) = &hook.remember {
@@ -242,6 +256,7 @@ pub async fn mark_fresh(session: &Session) -> Result<(), AuthError> {
     if session.user_id().await?.is_none() {
         return Err(AuthError::NotSignedIn);
     }
+    require_client_address(session, hook).await?;
     session.rotate_id().await?;
     start_fresh(session, hook, session.now()).await
 }
@@ -276,6 +291,7 @@ pub async fn log_out_other_devices(session: &Session) -> Result<Revoked, AuthErr
 pub async fn password_changed(session: &Session) -> Result<Revoked, AuthError> {
     let hook = hook(session)?;
     let user = session.user_id().await?.ok_or(AuthError::NotSignedIn)?;
+    require_client_address(session, hook).await?;
     let had_token = own_token(session).await?.is_some();
     let ctx = session.context().await;
     let sessions = session.revoke_other_sessions().await?;
@@ -355,6 +371,21 @@ fn hook(session: &Session) -> Result<&AuthHook, AuthError> {
         tracing::error!("palisade::auth used on a session layer built without SessionLayerBuilder::auth");
         AuthError::NotConfigured
     })
+}
+
+/// Refuses to bind a session by IP to a client whose address is unknown.
+///
+/// Without the check a missing `ConnectInfo` (plain `axum::serve(listener,
+/// app)`) or a missing proxy layer switched IP binding off without a word:
+/// the fingerprint held no network, so a stolen cookie replayed from
+/// anywhere passed. Checked before anything changes, so a refused login
+/// leaves the session as it was.
+async fn require_client_address(session: &Session, hook: &AuthHook) -> Result<(), AuthError> {
+    if hook.config.binding.compares_ip() && session.client().await.ip.is_none() {
+        tracing::error!("{}", AuthError::ClientAddressUnknown);
+        return Err(AuthError::ClientAddressUnknown);
+    }
+    Ok(())
 }
 
 /// Sets the fresh time and binds the session to the current client.

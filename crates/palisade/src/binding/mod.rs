@@ -158,6 +158,13 @@ impl Binding {
         self
     }
 
+    /// The IP address is not compared (a server that cannot see client
+    /// addresses; clients that hop networks all the time).
+    pub fn ignoring_ip(mut self) -> Self {
+        self.ip_mode = Mode::Off;
+        self
+    }
+
     /// Mode and granularity for the user agent.
     pub fn user_agent(mut self, mode: Mode, granularity: UserAgentMatch) -> Self {
         self.user_agent_mode = mode;
@@ -168,6 +175,11 @@ impl Binding {
     /// True when neither part is compared.
     pub fn is_off(&self) -> bool {
         self.ip_mode == Mode::Off && self.user_agent_mode == Mode::Off
+    }
+
+    /// True when the client's IP address is compared (so it must be known).
+    pub fn compares_ip(&self) -> bool {
+        self.ip_mode != Mode::Off
     }
 
     /// Refuses prefixes longer than the address.
