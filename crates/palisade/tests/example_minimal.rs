@@ -5,64 +5,12 @@
 #[path = "../examples/minimal.rs"]
 mod minimal;
 
-use axum::body::Body;
-use http::{header, Request, Response, StatusCode};
-use http_body_util::BodyExt;
+#[path = "common/browser.rs"]
+mod browser;
+
+use browser::{token_in, Browser};
+use http::{header, StatusCode};
 use palisade::keys::KeyRing;
-use std::collections::BTreeMap;
-use tower::ServiceExt;
-
-/// A cookie jar and a same-origin form poster.
-#[derive(Default)]
-struct Browser {
-    jar: BTreeMap<String, String>,
-}
-
-impl Browser {
-    async fn send(&mut self, app: &axum::Router, req: http::request::Builder, body: Body) -> Response<Body> {
-        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let req = if cookies.is_empty() { req } else { req.header(header::COOKIE, cookies.join("; ")) };
-        // What `into_make_service_with_connect_info` in `main` adds.
-        let req = req.extension(axum::extract::ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 50000))));
-        let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-        for set in res.headers().get_all(header::SET_COOKIE) {
-            let set = set.to_str().unwrap();
-            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || attributes.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        res
-    }
-
-    async fn get(&mut self, app: &axum::Router, path: &str) -> (Response<()>, String) {
-        let res = self.send(app, Request::get(path), Body::empty()).await;
-        split(res).await
-    }
-
-    async fn post(&mut self, app: &axum::Router, path: &str, form: &str) -> (Response<()>, String) {
-        let req = Request::post(path)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header("sec-fetch-site", "same-origin");
-        let res = self.send(app, req, Body::from(form.to_owned())).await;
-        split(res).await
-    }
-}
-
-async fn split(res: Response<Body>) -> (Response<()>, String) {
-    let (parts, body) = res.into_parts();
-    let text = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
-    (Response::from_parts(parts, ()), text)
-}
-
-fn token_in(html: &str) -> String {
-    let marker = r#"name="csrf_token" value=""#;
-    let start = html.find(marker).expect("a CSRF field") + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
 
 #[tokio::test]
 async fn the_minimal_example_signs_in_and_out_behind_the_whole_stack() {
