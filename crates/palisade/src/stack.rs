@@ -96,6 +96,7 @@ pub struct StackBuilder {
     proxies: TrustedProxyLayer,
     development: bool,
     client_address: bool,
+    double_submit: bool,
 }
 
 impl std::fmt::Debug for StackBuilder {
@@ -108,6 +109,7 @@ impl std::fmt::Debug for StackBuilder {
             .field("proxies", &self.proxies)
             .field("development", &self.development)
             .field("client_address", &self.client_address)
+            .field("double_submit", &self.double_submit)
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +140,7 @@ impl Stack {
             proxies: TrustedProxyLayer::no_proxies(),
             development: false,
             client_address: true,
+            double_submit: false,
         }
     }
 
@@ -196,6 +199,16 @@ impl StackBuilder {
     /// cookies, …).
     pub fn csrf(mut self, configure: impl FnOnce(CsrfLayerBuilder) -> CsrfLayerBuilder) -> Self {
         self.csrf = Some(configure(self.csrf.unwrap_or_else(CsrfLayer::builder)));
+        self
+    }
+
+    /// CSRF tokens in a signed double-submit cookie (`__Host-csrf`, readable
+    /// by the page's script, bound to the session id and re-issued when
+    /// login or logout changes it) instead of tokens kept in the session:
+    /// for single-page apps that read the cookie and send it back in
+    /// `X-CSRF-Token`. Keyed from the session layer's key ring.
+    pub fn double_submit_csrf(mut self) -> Self {
+        self.double_submit = true;
         self
     }
 
@@ -279,6 +292,7 @@ impl StackBuilder {
         if !self.client_address && self.auth.binding.compares_ip() {
             return Err(StackError::IpBindingWithoutClientAddress);
         }
+        let double_submit_keys = self.double_submit.then(|| self.sessions.key_ring().clone());
         let (sessions, auth) = if self.development {
             tracing::warn!(
                 "Palisade plain-HTTP development mode: cookies without Secure, HTTP origins; never use this in production"
@@ -295,6 +309,10 @@ impl StackBuilder {
                     None => builder,
                 };
                 let builder = if self.development { builder.served_over_plain_http() } else { builder };
+                let builder = match &double_submit_keys {
+                    Some(keys) => builder.double_submit_with(keys),
+                    None => builder,
+                };
                 Some(builder.build()?)
             }
             None => None,

@@ -526,3 +526,32 @@ async fn in_development_mode_the_anonymous_csrf_cookie_works_over_plain_http() {
     assert_eq!(browser.submit(&app, "/login/alice", &form).await.status(), StatusCode::OK);
     assert_eq!(browser.get(&app, "/me").await.1, "user=alice fresh=true");
 }
+
+// 12. Single-page apps: the double-submit cookie across login and logout.
+
+/// A single-page app reads the `__Host-csrf` cookie before each request
+/// and echoes it. The cookie is bound to the session id, which login
+/// rotates and logout ends: the response that changed the id must carry a
+/// cookie bound to the new one, or the app's next request is refused.
+#[tokio::test]
+async fn a_single_page_apps_double_submit_cookie_follows_login_and_logout() {
+    let csrf = CsrfLayer::double_submit(&palisade::keys::KeyRing::generate()).logout_path("/logout");
+    let app = App::with_csrf(MemoryStore::new(), AuthConfig::new(), csrf, Router::new());
+    let browser = Browser::new(IP, CHROME);
+    token(&browser, &app).await; // the page asks for a token once
+    let echo = || browser.cookie(palisade::csrf::DOUBLE_SUBMIT_COOKIE).expect("a double-submit cookie");
+
+    assert_eq!(submit(&browser, &app, "/login/alice", &echo()).await.0, StatusCode::OK);
+    assert_eq!(submit(&browser, &app, "/set/k/v", &echo()).await, (StatusCode::OK, "set".to_owned()), "after login");
+    let alices = echo();
+    assert_eq!(submit(&browser, &app, "/login/bob", &echo()).await.0, StatusCode::OK);
+    assert_eq!(submit(&browser, &app, "/set/k/w", &echo()).await.0, StatusCode::OK, "after signing in as another user");
+    assert_ne!(echo(), alices, "bob's session has its own cookie");
+    assert_eq!(submit(&browser, &app, "/logout", &echo()).await.0, StatusCode::OK);
+    assert_eq!(submit(&browser, &app, "/set/k/x", &echo()).await.0, StatusCode::OK, "after logout");
+
+    // The old cookie is dead with its session: a copy of alice's is refused.
+    let thief = Browser::new(IP, CHROME);
+    thief.jar.lock().unwrap().insert(palisade::csrf::DOUBLE_SUBMIT_COOKIE.to_owned(), alices.clone());
+    assert_eq!(submit(&thief, &app, "/set/k/y", &alices).await.0, StatusCode::FORBIDDEN);
+}

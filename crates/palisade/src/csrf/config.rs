@@ -117,13 +117,18 @@ impl CsrfLayer {
     /// CSRF sub-key: for APIs and single-page apps. Bound to the session id
     /// when a `SessionLayer` runs outside this layer.
     pub fn double_submit(keys: &KeyRing) -> CsrfLayerBuilder {
-        let mut builder = Self::builder();
-        builder.kind = TokenKind::DoubleSubmit(keys.derive(Purpose::Csrf));
-        builder
+        Self::builder().double_submit_with(keys)
     }
 }
 
 impl CsrfLayerBuilder {
+    /// Switches to signed double-submit cookies keyed from `keys` (the
+    /// stack uses the session layer's ring).
+    pub(crate) fn double_submit_with(mut self, keys: &KeyRing) -> Self {
+        self.kind = TokenKind::DoubleSubmit(keys.derive(Purpose::Csrf));
+        self
+    }
+
     /// Which checks run (default [`Checks::OriginAndToken`]).
     pub fn checks(mut self, checks: Checks) -> Self {
         self.checks = checks;

@@ -23,7 +23,7 @@ use super::layer::Shared;
 use super::token::{mask_bytes, Secret};
 use super::{RejectReason, SESSION_KEY};
 use crate::cookie::CookieAttributes;
-use crate::keys::Purpose;
+use crate::keys::{Purpose, PurposeKeys};
 use crate::session::{Session, SessionError};
 use http::header::{CACHE_CONTROL, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
@@ -144,9 +144,20 @@ impl RequestCsrf {
         Ok(self.anonymous_secret(self.session()?))
     }
 
+    /// The binding of the session the request came with (what the
+    /// browser's double-submit cookie was minted for).
     async fn binding(&self) -> Result<Binding, RejectReason> {
         match &self.session {
             Some(session) => session.csrf_binding().await.map_err(session_failure),
+            None => Ok(None),
+        }
+    }
+
+    /// The binding the session will have when this request is saved (a
+    /// login, a logout or a first write changes it).
+    async fn binding_when_saved(&self) -> Result<Binding, RejectReason> {
+        match &self.session {
+            Some(session) => session.csrf_binding_when_saved().await.map_err(session_failure),
             None => Ok(None),
         }
     }
@@ -208,7 +219,7 @@ impl RequestCsrf {
                 None => self.keep(Value::Secret(Secret::generate()), true),
             },
             TokenKind::DoubleSubmit(keys) => {
-                let binding = self.binding().await?;
+                let binding = self.binding_when_saved().await?;
                 match self.cookies.iter().find(|c| double_submit::is_genuine(keys, &binding, c)) {
                     Some(cookie) => self.keep(cookie_value(cookie.clone()), false),
                     None => self.keep(cookie_value(double_submit::mint(keys, &binding)), true),
@@ -246,26 +257,58 @@ impl RequestCsrf {
     /// or an anonymous visitor's cookie) or set as a double-submit cookie
     /// only if a token was rendered, so pages without forms cost nothing.
     pub(crate) async fn finish(&self, headers: &mut HeaderMap) {
-        let (secret, cookie, fresh, looked) = {
+        if let TokenKind::DoubleSubmit(keys) = &self.shared.kind {
+            return self.finish_double_submit(keys, headers).await;
+        }
+        let (secret, fresh) = {
             let slot = self.slot();
-            let looked = slot.renders > 0 || slot.verified;
-            if !looked {
+            if slot.renders == 0 && !slot.verified {
                 return;
             }
-            let (secret, cookie) = match &slot.value {
-                Some(Value::Secret(secret)) if slot.renders > 0 => (Some(secret.clone()), None),
-                Some(Value::Cookie { text, .. }) if slot.renders > 0 => (None, Some(text.clone())),
-                _ => (None, None),
+            let secret = match &slot.value {
+                Some(Value::Secret(secret)) if slot.renders > 0 => Some(secret.clone()),
+                _ => None,
             };
-            (secret, cookie, slot.fresh, looked)
+            (secret, slot.fresh)
         };
-        if let Some(secret) = secret.filter(|_| fresh) {
-            self.keep_secret(secret, headers).await;
-        } else if looked && matches!(self.shared.kind, TokenKind::Session) {
-            self.drop_anonymous_cookie_if_signed_in(headers).await;
+        match secret.filter(|_| fresh) {
+            Some(secret) => self.keep_secret(secret, headers).await,
+            None => self.drop_anonymous_cookie_if_signed_in(headers).await,
         }
-        if let (Some(cookie), true) = (cookie, fresh) {
-            set_cookie(headers, self.shared.cookies.double_submit.set_cookie(&cookie, None));
+    }
+
+    /// The double-submit cookie follows the session: a request that signed
+    /// in, out or started a record changed the session id the cookie is
+    /// bound to, so its response carries one bound to the new id (Django's
+    /// `rotate_token` at login). A single-page app reads the cookie before
+    /// each request and goes on working; a value known before login is
+    /// dead after it.
+    async fn finish_double_submit(&self, keys: &PurposeKeys, headers: &mut HeaderMap) {
+        let (current, fresh, rendered, looked, rotated) = {
+            let slot = self.slot();
+            let current = match &slot.value {
+                Some(Value::Cookie { text, .. }) => Some(text.clone()),
+                _ => self.cookies.first().map(|c| Zeroizing::new(c.clone())),
+            };
+            let rotated = slot.generation != self.generation();
+            (current, slot.fresh, slot.renders > 0, slot.renders > 0 || slot.verified, rotated)
+        };
+        // Untouched by this request, and no cookie of the browser's that a
+        // login or logout could have left behind: nothing to send.
+        let held_a_cookie = !self.cookies.is_empty();
+        if !(looked || (rotated && held_a_cookie)) {
+            return;
+        }
+        let Ok(binding) = self.binding_when_saved().await else { return };
+        match current.filter(|c| double_submit::is_genuine(keys, &binding, c)) {
+            Some(cookie) if fresh && rendered => {
+                set_cookie(headers, self.shared.cookies.double_submit.set_cookie(&cookie, None));
+            }
+            Some(_) => {} // the browser holds it already
+            None => {
+                let cookie = double_submit::mint(keys, &binding);
+                set_cookie(headers, self.shared.cookies.double_submit.set_cookie(&cookie, None));
+            }
         }
     }
 

@@ -158,6 +158,12 @@ impl SessionLayer {
 }
 
 impl SessionLayerBuilder {
+    /// The key ring the session layer signs with (the stack keys CSRF
+    /// double-submit cookies from it).
+    pub(crate) fn key_ring(&self) -> &KeyRing {
+        &self.keys
+    }
+
     fn new(backend: Backend, keys: KeyRing) -> Self {
         Self {
             backend,

@@ -96,6 +96,10 @@ pub(crate) struct Loaded {
     pub(crate) had_cookie: bool,
     /// A valid, live session was found for the request's cookie.
     pub(crate) existing: bool,
+    /// The id a new record will be saved under, chosen early because a
+    /// module on top needed it during the request (a CSRF double-submit
+    /// cookie bound to it); otherwise made at save.
+    pub(crate) next_id: Option<SessionId>,
 }
 
 impl Loaded {
@@ -113,6 +117,7 @@ impl Loaded {
             reissue: false,
             had_cookie,
             existing: false,
+            next_id: None,
         }
     }
 
@@ -504,19 +509,43 @@ impl Session {
         Ok(verdict)
     }
 
-    /// What a CSRF double-submit cookie is bound to: a hash of the current
-    /// session id (domain-separated, so it is neither the id nor its store
-    /// key), or `None` for a session without a stored record (new, flushed,
-    /// or a cookie session). A value minted for one session id is worthless
-    /// under another, so an attacker cannot plant their own in a victim's
-    /// browser.
+    /// What a CSRF double-submit cookie is bound to: a hash of the session
+    /// id the request came with (domain-separated, so it is neither the id
+    /// nor its store key), or `None` for a session without a stored record
+    /// (new, flushed, or a cookie session). A value minted for one session
+    /// id is worthless under another, so an attacker cannot plant their own
+    /// in a victim's browser.
     pub(crate) async fn csrf_binding(&self) -> Result<Option<[u8; 32]>, SessionError> {
-        use sha2::{Digest, Sha256};
+        self.with_loaded(|l| Ok(l.id.as_ref().filter(|_| !l.flushed).map(csrf_binding_of))).await
+    }
+
+    /// The binding the session will have once this request's changes are
+    /// saved: after a login (new id), a logout (none) or a first write (a
+    /// new record). The id of a record still to be made is chosen now and
+    /// kept for the save, so a double-submit cookie minted for it verifies
+    /// on the next request.
+    pub(crate) async fn csrf_binding_when_saved(&self) -> Result<Option<[u8; 32]>, SessionError> {
+        let server_side = matches!(self.shared.backend, super::layer::Backend::Store(_));
         self.with_loaded(|l| {
-            Ok(l.id.as_ref().filter(|_| !l.flushed).map(|id| {
-                Sha256::new().chain_update(b"palisade/v1/csrf-binding").chain_update(id.as_bytes()).finalize().into()
-            }))
+            if !server_side {
+                return Ok(None);
+            }
+            let kept = l.id.as_ref().filter(|_| !l.flushed && !l.rotated);
+            let id = match kept {
+                Some(id) => Some(id),
+                // Rotated, flushed or new: a new record if anything is left
+                // to store (a rotation always stores one).
+                None if l.data.is_empty() && !(l.rotated && l.id.is_some() && !l.flushed) => None,
+                None => Some(&*l.next_id.get_or_insert_with(SessionId::generate)),
+            };
+            Ok(id.map(csrf_binding_of))
         })
         .await
     }
+}
+
+/// The domain-separated hash a CSRF double-submit cookie is bound to.
+fn csrf_binding_of(id: &SessionId) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::new().chain_update(b"palisade/v1/csrf-binding").chain_update(id.as_bytes()).finalize().into()
 }

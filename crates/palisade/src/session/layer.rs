@@ -308,13 +308,13 @@ async fn save_to_store(
         if loaded.data.is_empty() {
             return Ok(CookieAction::Keep);
         }
-        let id = SessionId::generate();
+        let id = loaded.next_id.take().unwrap_or_else(SessionId::generate);
         let record = fresh_record(loaded);
         shared.timed(store.create(&id.store_key(), &record)).await?;
         return id_cookie(shared, &id, now);
     };
     if loaded.rotated {
-        let new_id = SessionId::generate();
+        let new_id = loaded.next_id.take().unwrap_or_else(SessionId::generate);
         let record = fresh_record(loaded);
         return match shared.timed(store.rotate(&id.store_key(), &new_id.store_key(), &record, now)).await? {
             Applied::Done => id_cookie(shared, &new_id, now),
