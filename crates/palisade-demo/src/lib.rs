@@ -4,7 +4,8 @@
 //! Argon2id password hashes in the same database, pages rendered with
 //! minijinja (auto-escaped). Everything a test needs to run the app
 //! in-process is public: build a [`DemoConfig`], call [`build_app`], serve
-//! the router on any listener.
+//! the router on any listener, with the peer address (sign-in binds the
+//! session to the client's IP and is refused without it).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), palisade_demo::DemoError> {
@@ -13,6 +14,7 @@
 //!     .with_keys(KeyRing::from_base64(&KeyRing::generate_secret_base64())?);
 //! let app = palisade_demo::build_app(&config).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+//! let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
 //! axum::serve(listener, app).await.expect("serve");
 //! # Ok(()) }
 //! ```

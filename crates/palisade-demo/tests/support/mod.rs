@@ -49,6 +49,9 @@ async fn spawn_wrapped(config: DemoConfig, wrap: impl FnOnce(axum::Router) -> ax
     let app = wrap(build_app(&config).await.expect("build_app"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
+    // As `palisade_demo::serve` does: with the peer address, which sign-in
+    // needs for binding sessions to the client (without it login is refused).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     TestApp { addr, base: format!("http://{addr}"), data_dir: config.data_dir.clone(), _temp: None }
 }
