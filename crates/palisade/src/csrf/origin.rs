@@ -71,6 +71,11 @@ impl Origin {
         Self::from_authority(scheme, rest)
     }
 
+    /// `self` is HTTPS and `other` is the same host over plain HTTP.
+    fn is_https_twin_of(&self, other: &Origin) -> bool {
+        self.scheme == Scheme::Https && other.scheme == Scheme::Http && self.host == other.host
+    }
+
     /// The origin of a `Referer` URL (`scheme://host[:port]/anything`).
     fn of_url(text: &str) -> Option<Self> {
         let (scheme, rest) = text.split_once("://")?;
@@ -126,6 +131,22 @@ pub(crate) struct OriginPolicy {
     pub(crate) scheme: Scheme,
     /// Origins allowed to post here besides the app's own, exact matches.
     pub(crate) trusted: Vec<Origin>,
+}
+
+/// The usual first-day mistake, not an attack: the app is served over plain
+/// HTTP while the layer assumes HTTPS (the secure default), so a same-origin
+/// post from a browser without fetch metadata looks cross-origin. The client
+/// still gets the same short 403 (no configuration hints for an attacker);
+/// the log names the settings that fix it.
+fn warn_plain_http_origin(own: &Origin, origin: &Origin) {
+    tracing::warn!(
+        %origin,
+        expected = %own,
+        "CSRF origin check: the request's Origin is this host over plain HTTP, but the app's origin is taken to be \
+         HTTPS; if the app really is served over plain HTTP, call CsrfLayerBuilder::served_over_plain_http() \
+         (or StackBuilder::plain_http_development_mode() off localhost, never in production), and behind a \
+         TLS-terminating proxy trust it with TrustedProxyLayer so X-Forwarded-Proto is believed"
+    );
 }
 
 /// The request's own origin: scheme from an absolute request URI, else the
@@ -196,8 +217,12 @@ pub(crate) fn check(
         // cross-origin posts. `null` (sandboxed frames, data: URLs, some
         // redirects) is never same-origin: an attacker can produce it at will.
         let Ok(Some(origin)) = origin.map(Origin::parse) else { return Err(()) };
-        if own_origin(headers, uri, policy, scheme).as_ref() == Some(&origin) || trusted(&origin) {
+        let own = own_origin(headers, uri, policy, scheme);
+        if own.as_ref() == Some(&origin) || trusted(&origin) {
             return Ok(Evidence::SameOrigin);
+        }
+        if let Some(own) = own.filter(|own| own.is_https_twin_of(&origin)) {
+            warn_plain_http_origin(&own, &origin);
         }
         return Err(());
     }
