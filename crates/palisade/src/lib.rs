@@ -22,6 +22,20 @@
 //! | [`body`] | the bodies the layers answer with, generic over the app's | layers that do not compose |
 //! | [`stack`] | all of the above in one call, in the right order ([`Stack`]) | a layer forgotten or in the wrong order |
 //!
+//! ## Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `sqlite` | on | [`store::SqliteStore`], the embedded store (one file, no server) |
+//! | `axum` | on | axum extractors (`Session`, `CurrentUser`, `CsrfToken`, `CspNonce`, `ClientIp`, …) and [`Stack`] |
+//! | `postgres` | off | `store::PostgresStore`, for several app instances on one database |
+//! | `redis` | off | `store::RedisStore`, standalone or Redis Cluster, for several app instances |
+//! | `minijinja` | off | `{{ csrf_field() }}`, `{{ csrf_token() }}`, `{{ csp_nonce() }}` and the SRI tag helpers in minijinja templates |
+//! | `bench-internals` | off | hidden entry points for the benchmarks in `bench/`; not API, no stability promise |
+//!
+//! Without `axum`, every layer is still a plain tower layer over `http`
+//! types; the handlers reach the session through the request extensions.
+//!
 //! ```no_run
 //! use axum::{routing::get, Router};
 //! use palisade::{keys::KeyRing, session::{Session, SessionLayer}, store::MemoryStore};
