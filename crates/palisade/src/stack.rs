@@ -80,6 +80,8 @@ pub struct Stack {
     report: Option<(String, CspReportEndpoint)>,
     sessions: SessionLayer,
     csrf: Option<CsrfLayer>,
+    /// The plain-HTTP development mode is on: every response says so.
+    development: bool,
 }
 
 /// Builds a [`Stack`]; every part has Palisade's secure default and can be
@@ -160,7 +162,13 @@ impl Stack {
         if let Some(headers) = &self.headers {
             app = app.layer(headers.clone());
         }
-        app.layer(self.proxies.clone())
+        app = app.layer(self.proxies.clone());
+        if self.development {
+            // Outermost: on every response, a redirect or a rejection from
+            // any layer included.
+            app = app.layer(axum::middleware::map_response(mark_development));
+        }
+        app
     }
 
     /// [`wrap`](Self::wrap), made into the service `axum::serve` takes,
@@ -180,6 +188,12 @@ impl Stack {
     ) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, std::net::SocketAddr> {
         self.wrap(router).into_make_service_with_connect_info::<std::net::SocketAddr>()
     }
+}
+
+/// Adds [`DEV_MODE_HEADER`] to a response of the plain-HTTP development mode.
+async fn mark_development<B>(mut response: http::Response<B>) -> http::Response<B> {
+    response.headers_mut().insert(HeaderName::from_static(DEV_MODE_HEADER), HeaderValue::from_static("plain-http"));
+    response
 }
 
 impl StackBuilder {
@@ -329,15 +343,18 @@ impl StackBuilder {
                     }
                     _ => builder,
                 };
-                let builder = if self.development {
-                    builder.header(HeaderName::from_static(DEV_MODE_HEADER), HeaderValue::from_static("plain-http"))
-                } else {
-                    builder
-                };
                 Some(builder.build()?)
             }
             None => None,
         };
-        Ok(Stack { proxies: self.proxies, headers, https: self.https, report, sessions, csrf })
+        Ok(Stack {
+            proxies: self.proxies,
+            headers,
+            https: self.https,
+            report,
+            sessions,
+            csrf,
+            development: self.development,
+        })
     }
 }

@@ -91,6 +91,47 @@ async fn plain_http_development_mode_drops_secure_and_says_so_on_every_response(
     );
 }
 
+/// A single-page app in development mode: its double-submit cookie must be
+/// one a plain-HTTP browser keeps (no `Secure`, so no `__Host-`), or every
+/// `fetch()` post fails the CSRF check.
+#[tokio::test]
+async fn development_mode_also_drops_secure_from_the_double_submit_cookie() {
+    let stack = Stack::server_side(MemoryStore::new(), KeyRing::generate())
+        .double_submit_csrf()
+        .plain_http_development_mode()
+        .build()
+        .unwrap();
+    let app = stack.wrap(routes());
+    let res = get_form(&app).await;
+    let cookie = res.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("csrf=") && !cookie.contains("Secure"), "{cookie}");
+    assert!(!cookie.contains("HttpOnly"), "the page's script reads it: {cookie}");
+    let value = cookie.split(';').next().unwrap().strip_prefix("csrf=").unwrap().to_owned();
+    let post = Request::post("/set")
+        .header(header::HOST, "dev.example:8080")
+        .header(header::ORIGIN, "http://dev.example:8080")
+        .header(header::COOKIE, format!("csrf={value}"))
+        .header("x-csrf-token", &value)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.clone().oneshot(post).await.unwrap().status(), StatusCode::OK);
+}
+
+/// The development header is what makes the mode impossible to miss; it
+/// must not depend on the security-headers layer being on.
+#[tokio::test]
+async fn development_mode_says_so_even_without_the_security_headers() {
+    let stack = Stack::server_side(MemoryStore::new(), KeyRing::generate())
+        .without_security_headers()
+        .plain_http_development_mode()
+        .build()
+        .unwrap();
+    let app = stack.wrap(routes());
+    assert_eq!(get_form(&app).await.headers()[DEV_MODE_HEADER], "plain-http");
+    let missing = app.clone().oneshot(Request::get("/nowhere").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(missing.headers()[DEV_MODE_HEADER], "plain-http", "on every response");
+}
+
 #[test]
 fn development_mode_and_an_https_redirect_are_refused_together() {
     let err = Stack::server_side(MemoryStore::new(), KeyRing::generate())

@@ -71,7 +71,8 @@ impl AuthConfig {
     }
 
     /// Requests under this path prefix are API requests: `401` instead of a
-    /// redirect. Requests that accept `application/json` but not
+    /// redirect. Whole path segments: `"/api"` covers `/api` and `/api/…`,
+    /// not `/apiary`. Requests that accept `application/json` but not
     /// `text/html` are API requests too.
     pub fn api_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.api_prefixes.push(prefix.into());
@@ -126,6 +127,7 @@ impl AuthConfig {
 
     /// The remember-me cookie without `Secure` (and its `__Host-` prefix),
     /// for the stack's plain-HTTP development switch.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // used by the stack
     pub(crate) fn plain_http_development(mut self) -> Self {
         if let Some(remember) = &mut self.remember {
             remember.attributes.secure = false;
@@ -137,7 +139,28 @@ impl AuthConfig {
     }
 
     /// True when `path` is under one of the API prefixes.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // used by the axum extractor
     pub(crate) fn is_api_path(&self, path: &str) -> bool {
-        self.api_prefixes.iter().any(|p| path.starts_with(p.as_str()))
+        self.api_prefixes.iter().any(|prefix| {
+            let prefix = prefix.trim_end_matches('/');
+            path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_api_prefix_covers_whole_path_segments_only() {
+        for prefix in ["/api", "/api/"] {
+            let config = AuthConfig::new().api_prefix(prefix);
+            assert!(config.is_api_path("/api"), "{prefix}");
+            assert!(config.is_api_path("/api/me"), "{prefix}");
+            assert!(!config.is_api_path("/apiary"), "{prefix}: a page, not the API");
+            assert!(!config.is_api_path("/"), "{prefix}");
+        }
+        assert!(AuthConfig::new().api_prefix("/").is_api_path("/anything"));
     }
 }

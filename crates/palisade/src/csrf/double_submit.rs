@@ -46,8 +46,18 @@ pub(crate) type Binding = Option<[u8; 32]>;
 /// without the browser's own session, and an XSS already runs as the user.
 /// Secure and `__Host-` keep it off plain HTTP and away from subdomains;
 /// SameSite=Lax keeps it off cross-site subrequests.
-pub(crate) fn attributes() -> CookieAttributes {
-    let mut attrs = CookieAttributes::new(DOUBLE_SUBMIT_COOKIE);
+///
+/// `secure`: the session cookie's `Secure`. Without it (the stack's
+/// plain-HTTP development mode) the cookie is a plain `csrf`, which a
+/// browser on `http://` keeps; `__Host-` needs `Secure`.
+pub(crate) fn attributes(secure: bool) -> CookieAttributes {
+    let mut attrs = if secure {
+        CookieAttributes::new(DOUBLE_SUBMIT_COOKIE)
+    } else {
+        let mut plain = CookieAttributes::new("csrf");
+        plain.secure = false;
+        plain
+    };
     attrs.http_only = false;
     attrs.same_site = SameSite::Lax;
     attrs
@@ -179,7 +189,7 @@ mod tests {
 
     #[test]
     fn the_cookie_is_readable_by_script_but_host_only_and_secure() {
-        let attrs = attributes();
+        let attrs = attributes(true);
         attrs.validate(false).unwrap();
         let header = attrs.set_cookie("v", None).unwrap();
         let header = header.to_str().unwrap();

@@ -28,14 +28,15 @@ pub(crate) struct Shared {
     pub(crate) exempt: BTreeSet<String>,
     pub(crate) max_body_bytes: usize,
     pub(crate) logout_path: Option<String>,
-    /// The cookies' attributes, made once: the double-submit cookie, and the
-    /// anonymous secret's with and without `Secure` (see
-    /// `double_submit::anonymous_attributes`).
+    /// The cookies' attributes, made once: the double-submit cookie and the
+    /// anonymous secret's, each with and without `Secure` (see
+    /// `double_submit::attributes` and `anonymous_attributes`).
     pub(crate) cookies: CsrfCookies,
 }
 
 pub(crate) struct CsrfCookies {
     pub(crate) double_submit: CookieAttributes,
+    pub(crate) double_submit_plain: CookieAttributes,
     pub(crate) anonymous_secure: CookieAttributes,
     pub(crate) anonymous_plain: CookieAttributes,
 }
@@ -43,7 +44,8 @@ pub(crate) struct CsrfCookies {
 impl CsrfCookies {
     pub(crate) fn new() -> Self {
         Self {
-            double_submit: super::double_submit::attributes(),
+            double_submit: super::double_submit::attributes(true),
+            double_submit_plain: super::double_submit::attributes(false),
             anonymous_secure: super::double_submit::anonymous_attributes(true),
             anonymous_plain: super::double_submit::anonymous_attributes(false),
         }

@@ -62,7 +62,7 @@ pub(crate) struct RequestCsrf {
     /// The request's `__Host-csrf` values: double-submit cookies, or (session
     /// tokens) an anonymous visitor's signed secret.
     cookies: Vec<String>,
-    /// The anonymous visitor's cookie is `Secure` (the session cookie is).
+    /// The CSRF cookies are `Secure` (the session cookie is).
     anonymous_secure: bool,
     slot: Mutex<Slot>,
 }
@@ -73,7 +73,8 @@ impl RequestCsrf {
         let attributes = match shared.kind {
             TokenKind::Session if anonymous_secure => &shared.cookies.anonymous_secure,
             TokenKind::Session => &shared.cookies.anonymous_plain,
-            TokenKind::DoubleSubmit(_) => &shared.cookies.double_submit,
+            TokenKind::DoubleSubmit(_) if anonymous_secure => &shared.cookies.double_submit,
+            TokenKind::DoubleSubmit(_) => &shared.cookies.double_submit_plain,
         };
         let cookies = attributes.find_in(headers).map(str::to_owned).collect();
         Self { shared, session, cookies, anonymous_secure, slot: Mutex::new(Slot::default()) }
@@ -85,6 +86,15 @@ impl RequestCsrf {
             &self.shared.cookies.anonymous_secure
         } else {
             &self.shared.cookies.anonymous_plain
+        }
+    }
+
+    /// The double-submit cookie, `Secure` when the session cookie is.
+    fn double_submit_cookie(&self) -> &CookieAttributes {
+        if self.anonymous_secure {
+            &self.shared.cookies.double_submit
+        } else {
+            &self.shared.cookies.double_submit_plain
         }
     }
 
@@ -302,12 +312,12 @@ impl RequestCsrf {
         let Ok(binding) = self.binding_when_saved().await else { return };
         match current.filter(|c| double_submit::is_genuine(keys, &binding, c)) {
             Some(cookie) if fresh && rendered => {
-                set_cookie(headers, self.shared.cookies.double_submit.set_cookie(&cookie, None));
+                set_cookie(headers, self.double_submit_cookie().set_cookie(&cookie, None));
             }
             Some(_) => {} // the browser holds it already
             None => {
                 let cookie = double_submit::mint(keys, &binding);
-                set_cookie(headers, self.shared.cookies.double_submit.set_cookie(&cookie, None));
+                set_cookie(headers, self.double_submit_cookie().set_cookie(&cookie, None));
             }
         }
     }

@@ -112,6 +112,7 @@ impl SecurityHeadersBuilder {
     }
 
     /// True when the app chose a policy (or none) itself.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // used by the stack
     pub(crate) fn csp_was_chosen(&self) -> bool {
         self.csp_chosen
     }

@@ -160,6 +160,7 @@ impl SessionLayer {
 impl SessionLayerBuilder {
     /// The key ring the session layer signs with (the stack keys CSRF
     /// double-submit cookies from it).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // used by the stack
     pub(crate) fn key_ring(&self) -> &KeyRing {
         &self.keys
     }
@@ -210,6 +211,7 @@ impl SessionLayerBuilder {
     /// Plain HTTP on a host other than localhost (the stack's development
     /// switch): no `Secure` (so no `__Host-`: the prefix is dropped from the
     /// name), development mode on.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // used by the stack
     pub(crate) fn plain_http_development(mut self) -> Self {
         self.attributes.secure = false;
         if let Some(rest) =
