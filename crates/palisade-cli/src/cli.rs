@@ -1,0 +1,112 @@
+//! The command line: subcommands and their options, with help that teaches.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "palisade",
+    version,
+    about = "Check what a site's cookies and headers give away, and make the values that protect them.",
+    long_about = "Check what a site's cookies and headers give away, and make the values that protect them.\n\n\
+                  The security guides tell you to do these by hand: `openssl dgst -sha384 -binary | openssl base64 -A` \
+                  for integrity hashes, `secrets.token_urlsafe` for keys, base64 and zlib to see that a signed \
+                  session cookie is readable by anyone. Each subcommand does one of them, and says what to change.",
+    after_help = "Exit codes: 0 done, 1 a finding the command was asked to fail on, 2 the command could not run \
+                  (bad input, a file or site that could not be read)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Subresource Integrity values for files or URLs (`integrity="sha384-…"`).
+    #[command(long_about = "Subresource Integrity values for files or URLs.\n\n\
+                      With an `integrity` attribute a browser runs a script (or applies a stylesheet) only if its \
+                      bytes hash to that value, so a CDN or a static-file server that is changed cannot get new \
+                      code run on your pages. Hash the file you ship, then put the value in the tag.\n\n\
+                      Examples:\n  palisade sri static/app.js\n  palisade sri --algo sha256,sha384 static/app.js\n  \
+                      palisade sri --html https://cdn.example/lib.min.js")]
+    Sri(SriArgs),
+    /// A new secret key: Palisade's by default, or Flask's or Django's format.
+    #[command(long_about = "A new secret key from the operating system's random number generator.\n\n\
+                      A session or signing key must be random and long: anyone who guesses it can sign cookies \
+                      that log them in as any user. Never reuse one key for two apps, never commit it.\n\n\
+                      Examples:\n  export PALISADE_SECRET_KEY=$(palisade keygen)\n  palisade keygen --flask   \
+                      # SECRET_KEY for Flask\n  palisade keygen --django  # SECRET_KEY for Django")]
+    Keygen(KeygenArgs),
+    /// What a Flask, Django, Starlette or JWT cookie lets anyone read.
+    #[command(long_about = "What a Flask, Django, Starlette or JWT cookie lets anyone read, without any secret.\n\n\
+                      These cookies are signed, not encrypted: the signature stops changes, but every visitor (and \
+                      every proxy log, browser extension or XSS payload that sees the cookie) can read the data. \
+                      Paste a cookie's value to see what it gives away.\n\n\
+                      Examples:\n  palisade decode 'eyJfdXNlcl9pZCI6IjQyIn0.Z0Y3Aw.Qm9...'\n  \
+                      palisade decode --format json \"$COOKIE\"")]
+    Decode(DecodeArgs),
+}
+
+/// `--algo` values: the hashes browsers accept for `integrity`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Algo {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SriArgs {
+    /// Files to hash, or http(s) URLs to fetch and hash.
+    #[arg(required = true, value_name = "FILE|URL")]
+    pub inputs: Vec<String>,
+    /// Hash algorithms; several give several values (browsers use the strongest they know).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "sha384")]
+    pub algo: Vec<Algo>,
+    /// Print the whole `<script>` or `<link rel="stylesheet">` tag with `integrity` and `crossorigin`.
+    #[arg(long)]
+    pub html: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Flask's format: 64 hexadecimal characters (32 random bytes), as `secrets.token_hex()` makes.
+    #[arg(long, conflicts_with = "django")]
+    pub flask: bool,
+    /// Django's format: 50 characters from `get_random_secret_key`'s alphabet.
+    #[arg(long)]
+    pub django: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: what the cookie is, what it reveals, what to change.
+    Human,
+    /// One JSON object, for scripts and CI.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DecodeArgs {
+    /// The cookie's value (with or without the `name=` in front).
+    pub cookie: String,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+/// Where an SRI input comes from.
+#[derive(Debug)]
+pub enum Input {
+    File(PathBuf),
+    Url(String),
+}
+
+impl Input {
+    pub fn parse(text: &str) -> Self {
+        if text.starts_with("https://") || text.starts_with("http://") {
+            Input::Url(text.to_owned())
+        } else {
+            Input::File(PathBuf::from(text))
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! `palisade decode`: what a signed cookie lets anyone read.
+//!
+//! Flask's default session, Starlette's `SessionMiddleware`, Django's
+//! `signed_cookies` sessions and `set_signed_cookie`, and JWTs are signed,
+//! not encrypted. The signature stops a visitor from changing the data; it
+//! does not stop anyone who sees the cookie (the visitor, a proxy log, a
+//! browser extension, an XSS payload) from reading it. This module decodes
+//! them without any secret, to show exactly that.
+
+mod django;
+mod flask_tags;
+mod itsdangerous;
+mod jwt;
+mod parts;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// The framework a cookie's format belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Flask's `session` (itsdangerous `URLSafeTimedSerializer`, tagged JSON).
+    Flask,
+    /// Starlette's `SessionMiddleware` (itsdangerous `TimestampSigner` over base64 JSON).
+    Starlette,
+    /// `django.core.signing.dumps`: the `signed_cookies` session backend.
+    DjangoSession,
+    /// `HttpResponse.set_signed_cookie`: a plain value with a timestamp and signature.
+    DjangoSignedCookie,
+    /// A JSON Web Token (JWS compact form).
+    Jwt,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Flask => "Flask session cookie (itsdangerous URLSafeTimedSerializer)",
+            Kind::Starlette => "Starlette session cookie (itsdangerous TimestampSigner)",
+            Kind::DjangoSession => "Django signed data (django.core.signing.dumps; the signed_cookies session backend)",
+            Kind::DjangoSignedCookie => "Django signed cookie (HttpResponse.set_signed_cookie)",
+            Kind::Jwt => "JSON Web Token",
+        }
+    }
+
+    /// What to change, per framework.
+    fn fix(self) -> &'static str {
+        match self {
+            Kind::Flask => {
+                "Keep session data on the server (Flask-Session with SESSION_TYPE = \"redis\" or \"sqlalchemy\"), \
+                 or store only an id in the cookie. In Rust, Palisade's server-side sessions keep the data in a \
+                 store and its cookie sessions are encrypted (XChaCha20-Poly1305)."
+            }
+            Kind::Starlette => {
+                "Keep session data on the server (a server-side session backend such as starsessions), or store \
+                 only an id in the cookie. In Rust, Palisade's server-side sessions keep the data in a store and \
+                 its cookie sessions are encrypted."
+            }
+            Kind::DjangoSession => {
+                "Use a server-side session engine: SESSION_ENGINE = \"django.contrib.sessions.backends.db\" (or \
+                 cache / cached_db) instead of signed_cookies. In Rust, Palisade's server-side sessions."
+            }
+            Kind::DjangoSignedCookie => {
+                "Signed cookies are for values the visitor may read; keep anything private in the session, \
+                 on the server."
+            }
+            Kind::Jwt => {
+                "Put nothing private in JWT claims (use an opaque id, or JWE if the token must carry data), keep \
+                 lifetimes short, and for browser sessions prefer a server-side session cookie."
+            }
+        }
+    }
+}
+
+/// What a cookie reveals.
+#[derive(Debug, Serialize)]
+pub struct Decoded {
+    pub kind: Kind,
+    /// The payload was zlib-compressed (a leading `.`).
+    pub compressed: bool,
+    /// When it was signed (seconds since the epoch), from its timestamp.
+    pub signed_at: Option<u64>,
+    /// The signature's scheme; never checked here (that needs the secret).
+    pub signature: String,
+    /// JWT only: the header (`alg`, `kid`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<Value>,
+    /// What anyone who sees the cookie can read.
+    pub data: Value,
+    /// Worth knowing besides the data (e.g. `alg: none`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "not a cookie format this command reads (Flask, Starlette, Django signing, JWT); if it is encrypted \
+     (Palisade's, Rails', ASP.NET's), that is good news: nothing in it can be read without the key"
+)]
+pub struct Unrecognized;
+
+/// Decodes `input`: a cookie value, optionally with its `name=` and quotes.
+pub fn decode(input: &str) -> Result<Decoded, Unrecognized> {
+    let value = unquote(input.trim());
+    detect(value).or_else(|| without_name(value).and_then(detect)).ok_or(Unrecognized)
+}
+
+fn detect(value: &str) -> Option<Decoded> {
+    jwt::decode(value).or_else(|| itsdangerous::decode(value)).or_else(|| django::decode(value))
+}
+
+/// `name=value` → `value` (a pasted `Cookie` or `Set-Cookie` pair).
+fn without_name(text: &str) -> Option<&str> {
+    let (name, value) = text.split_once('=')?;
+    let value = value.split(';').next().unwrap_or(value);
+    let is_token =
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    (is_token && !value.is_empty()).then(|| unquote(value.trim()))
+}
+
+/// Python's `SimpleCookie` wraps some values in double quotes.
+fn unquote(text: &str) -> &str {
+    text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text)
+}
+
+/// The report a person reads.
+pub fn human(decoded: &Decoded) -> String {
+    let mut out = String::new();
+    out.push_str(decoded.kind.describe());
+    if decoded.compressed {
+        out.push_str(", zlib-compressed");
+    }
+    out.push('\n');
+    if let Some(at) = decoded.signed_at {
+        out.push_str(&format!("Signed at {}.\n", parts::utc(at)));
+    }
+    out.push_str(&format!("Signature: {}, not checked (it needs the secret key).\n", decoded.signature));
+    if let Some(header) = &decoded.header {
+        out.push_str(&format!("Header: {}\n", serde_json::to_string(header).unwrap_or_default()));
+    }
+    out.push_str("Anyone who sees this cookie can read:\n");
+    out.push_str(&serde_json::to_string_pretty(&decoded.data).unwrap_or_default());
+    out.push('\n');
+    for warning in &decoded.warnings {
+        out.push_str(&format!("Warning: {warning}\n"));
+    }
+    out.push_str(&format!(
+        "Signed is not secret: the signature stops changes, not reading. Fix: {}\n",
+        decoded.kind.fix()
+    ));
+    out
+}
+
+/// Parses `bytes` as JSON, the payload of every format here.
+fn json(bytes: &[u8]) -> Option<Value> {
+    serde_json::from_slice(bytes).ok()
+}

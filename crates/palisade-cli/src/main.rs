@@ -1,0 +1,66 @@
+//! `palisade`: audit helpers for web apps' cookies and headers.
+//!
+//! Exit codes: 0 done, 1 a finding the command was asked to fail on, 2 the
+//! command could not run.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod decode;
+mod fetch;
+mod keygen;
+mod sri;
+
+use clap::Parser;
+use cli::{Cli, Command, Format};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// The command could not run (bad input, unreadable file or site).
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Sri(args) => match sri::run(&args).await {
+            Ok(lines) => print_lines(&lines),
+            Err(err) => fail(&err.to_string()),
+        },
+        Command::Keygen(args) => match keygen::generate(&args) {
+            Ok(key) => print_lines(&[key.as_str()]),
+            Err(err) => fail(&err.to_string()),
+        },
+        Command::Decode(args) => match decode::decode(&args.cookie) {
+            Ok(decoded) => match args.format {
+                Format::Human => print_lines(&[decode::human(&decoded).trim_end()]),
+                Format::Json => match serde_json::to_string_pretty(&decoded) {
+                    Ok(json) => print_lines(&[json]),
+                    Err(err) => fail(&format!("cannot write JSON: {err}")),
+                },
+            },
+            Err(err) => fail(&err.to_string()),
+        },
+    }
+}
+
+fn print_lines<S: AsRef<str>>(lines: &[S]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{}", line.as_ref()).is_err() {
+            return ExitCode::from(EXIT_ERROR); // stdout closed: nothing more to say
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("palisade: {message}");
+    ExitCode::from(EXIT_ERROR)
+}
