@@ -22,6 +22,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Grade a live site's headers and cookies as the MDN HTTP Observatory does.
+    #[command(long_about = "Grade a live site's headers and cookies as the MDN HTTP Observatory does.\n\n\
+                      Fetches http://HOST/ and https://HOST/ (redirects followed by hand, at most 10), grades the \
+                      https response when there is one, and runs the Observatory's ten tests with its result names, \
+                      score modifiers and grade bands: Content-Security-Policy, cookies, CORS, redirection, \
+                      Referrer-Policy, HSTS, Subresource Integrity, X-Content-Type-Options, X-Frame-Options and \
+                      Cross-Origin-Resource-Policy.\n\n\
+                      Examples:\n  palisade audit https://example.com\n  \
+                      palisade audit --min-grade B --fail-on cookies-session-without-secure-flag example.com\n  \
+                      palisade audit --format json --urls sites.txt")]
+    Audit(AuditArgs),
     /// Subresource Integrity values for files or URLs (`integrity="sha384-…"`).
     #[command(long_about = "Subresource Integrity values for files or URLs.\n\n\
                       With an `integrity` attribute a browser runs a script (or applies a stylesheet) only if its \
@@ -53,6 +64,36 @@ pub enum Algo {
     Sha256,
     Sha384,
     Sha512,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Sites to audit: URLs or host names (a port, if given, is used for both http and https).
+    #[arg(value_name = "URL")]
+    pub targets: Vec<String>,
+    /// A file with one URL per line (blank lines and # comments skipped).
+    #[arg(long, value_name = "FILE")]
+    pub urls: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Exit with 1 when a site's grade is below this (A+, A, A-, B+, … F).
+    #[arg(long, value_name = "GRADE")]
+    pub min_grade: Option<String>,
+    /// Exit with 1 when a site's score is below this.
+    #[arg(long, value_name = "SCORE")]
+    pub min_score: Option<i32>,
+    /// Exit with 1 when a site gets one of these results (comma-separated result names).
+    #[arg(long, value_delimiter = ',', value_name = "RESULT,...")]
+    pub fail_on: Vec<String>,
+    /// Also trust the certificate authorities in this PEM file (a test or company CA).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<String>,
+    /// Seconds each site's redirect chain may take.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Sites scanned at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@
 //! command could not run.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod cli;
 mod decode;
 mod fetch;
@@ -15,6 +16,8 @@ use cli::{Cli, Command, Format};
 use std::io::Write;
 use std::process::ExitCode;
 
+/// A finding the command was asked to fail on (`--min-grade`, …).
+const EXIT_BELOW_THRESHOLD: u8 = 1;
 /// The command could not run (bad input, unreadable file or site).
 const EXIT_ERROR: u8 = 2;
 
@@ -29,6 +32,22 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Audit(args) => {
+            if args.targets.is_empty() && args.urls.is_none() {
+                return fail("give at least one URL (or --urls FILE)");
+            }
+            match audit::run(&args).await {
+                Ok((lines, outcome)) => {
+                    let printed = print_lines(&lines);
+                    match outcome {
+                        audit::Outcome::Pass => printed,
+                        audit::Outcome::BelowThreshold => ExitCode::from(EXIT_BELOW_THRESHOLD),
+                        audit::Outcome::ScanError => ExitCode::from(EXIT_ERROR),
+                    }
+                }
+                Err(err) => fail(&err.to_string()),
+            }
+        }
         Command::Sri(args) => match sri::run(&args).await {
             Ok(lines) => print_lines(&lines),
             Err(err) => fail(&err.to_string()),

@@ -1,0 +1,320 @@
+//! Fetching a site the way the MDN HTTP Observatory does, so that both
+//! grade the same responses: `http://HOST/` and `https://HOST/` as two
+//! sessions, each following redirects by hand (at most 10) with its own
+//! cookie jar; a certificate error retried without verification (and
+//! recorded); the https response graded when the https session worked at
+//! all; then `robots.txt` and an `OPTIONS` CORS preflight on the chosen
+//! session.
+
+use super::jar::CookieJar;
+use std::time::Duration;
+
+/// The Observatory's request headers, so servers that vary on them answer
+/// both tools alike.
+const ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+const USER_AGENT: &str =
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:129.0) Gecko/20100101 Firefox/129.0 Observatory/129.0";
+/// The Origin the Observatory's preflight claims.
+pub const CORS_ORIGIN: &str = "https://http-observatory.security.mozilla.org";
+/// Redirects followed by hand; the 11th response is graded as it is.
+const MAX_REDIRECTS: usize = 10;
+/// A body larger than this is cut (pages are parsed for meta tags and scripts).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// A response's headers as a browser-side HTTP stack sees them: names in
+/// lower case, repeated headers joined with `", "` (Node's rule, which the
+/// Observatory's tests see), except that a repeated header Node keeps
+/// only once keeps its first value, and `Set-Cookie` stays a list.
+#[derive(Clone, Debug, Default)]
+pub struct Headers {
+    entries: Vec<(String, String)>,
+    pub set_cookies: Vec<String>,
+}
+
+/// Headers Node's HTTP parser keeps only the first of.
+const FIRST_ONLY: &[&str] = &[
+    "age",
+    "authorization",
+    "content-length",
+    "content-type",
+    "etag",
+    "expires",
+    "from",
+    "host",
+    "if-modified-since",
+    "if-unmodified-since",
+    "last-modified",
+    "location",
+    "max-forwards",
+    "proxy-authorization",
+    "referer",
+    "retry-after",
+    "server",
+    "user-agent",
+];
+
+impl Headers {
+    pub fn from_map(map: &reqwest::header::HeaderMap) -> Self {
+        let mut headers = Headers::default();
+        for (name, value) in map {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            let name = name.as_str();
+            if name == "set-cookie" {
+                headers.set_cookies.push(value);
+            } else if let Some((_, joined)) = headers.entries.iter_mut().find(|(n, _)| n == name) {
+                if !FIRST_ONLY.contains(&name) {
+                    joined.push_str(", ");
+                    joined.push_str(&value);
+                }
+            } else {
+                headers.entries.push((name.to_owned(), value));
+            }
+        }
+        headers
+    }
+
+    /// The (joined) value of `name`, lower case.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One response of a redirect chain.
+#[derive(Clone, Debug)]
+pub struct Hop {
+    pub url: reqwest::Url,
+    pub status: u16,
+}
+
+/// A session's final response and how it got there.
+#[derive(Debug)]
+pub struct Session {
+    /// Every response, the final one last.
+    pub route: Vec<Hop>,
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    /// `false` when the chain only worked without certificate checks.
+    pub verified: bool,
+    /// What the certificate check said, when it failed.
+    pub certificate_error: Option<String>,
+    pub jar: CookieJar,
+}
+
+impl Session {
+    pub fn final_url(&self) -> &reqwest::Url {
+        &self.route.last().expect("a session has at least one response").url
+    }
+}
+
+/// Everything the graders look at.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The host as given (`example.com` or `127.0.0.2:8080`).
+    pub host: String,
+    pub http: Option<Session>,
+    pub https: Option<Session>,
+    /// Why each session failed, for the report.
+    pub http_error: Option<String>,
+    pub https_error: Option<String>,
+    /// The preflight's response headers, when it answered 2xx.
+    pub cors: Option<Headers>,
+}
+
+impl Snapshot {
+    /// The graded session: https if its transport worked, else http.
+    pub fn chosen(&self) -> Option<&Session> {
+        self.https.as_ref().or(self.http.as_ref())
+    }
+
+    pub fn chosen_is_https(&self) -> bool {
+        self.https.is_some()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{0}: the site seems to be down ({1})")]
+    Down(String, String),
+    #[error("{host}: the site answered {status}; only 2xx, 3xx, 401 and 403 pages are graded")]
+    Status { host: String, status: u16 },
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+}
+
+/// How to reach sites.
+#[derive(Clone, Debug, Default)]
+pub struct FetchOptions {
+    /// Extra trusted roots (PEM), e.g. a test CA.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Overall time for one session's redirect chain.
+    pub timeout: Option<Duration>,
+}
+
+fn client(options: &FetchOptions, verify: bool) -> Result<reqwest::Client, ScanError> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(9))
+        .timeout(Duration::from_secs(9))
+        .user_agent(USER_AGENT)
+        .danger_accept_invalid_certs(!verify);
+    if let Some(pem) = &options.ca_pem {
+        for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(|e| ScanError::Client(e.to_string()))? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(|e| ScanError::Client(e.to_string()))
+}
+
+/// Scans `host` (a host name or `host:port`).
+pub async fn scan(host: &str, options: &FetchOptions) -> Result<Snapshot, ScanError> {
+    let verifying = client(options, true)?;
+    let trusting = client(options, false)?;
+    let budget = options.timeout.unwrap_or(Duration::from_secs(10));
+    let http_url = format!("http://{host}/");
+    let https_url = format!("https://{host}/");
+    let (http, https) = tokio::join!(
+        session(&verifying, &trusting, &http_url, budget),
+        session(&verifying, &trusting, &https_url, budget)
+    );
+    let (http, http_error) = split(http);
+    let (https, https_error) = split(https);
+    let mut snapshot = Snapshot { host: host.to_owned(), http, https, http_error, https_error, cors: None };
+    let Some(chosen) = snapshot.chosen() else {
+        let why = snapshot.https_error.clone().or(snapshot.http_error.clone()).unwrap_or_default();
+        return Err(ScanError::Down(host.to_owned(), why));
+    };
+    let status = chosen.status;
+    if !((200..400).contains(&status) || status == 401 || status == 403) {
+        return Err(ScanError::Status { host: host.to_owned(), status });
+    }
+    let start = if snapshot.chosen_is_https() { &https_url } else { &http_url };
+    let final_url = chosen.final_url().clone();
+    let extra = if chosen.verified { &verifying } else { &trusting };
+    // Fetched as the Observatory does (a server may count on it); the
+    // Observatory does not grade its cookies, and neither does this.
+    robots(extra, start).await;
+    snapshot.cors = preflight(extra, &final_url).await;
+    Ok(snapshot)
+}
+
+fn split(result: Result<Session, String>) -> (Option<Session>, Option<String>) {
+    match result {
+        Ok(session) => (Some(session), None),
+        Err(why) => (None, Some(why)),
+    }
+}
+
+/// One session; a certificate error makes it start over without checks.
+async fn session(
+    verifying: &reqwest::Client,
+    trusting: &reqwest::Client,
+    url: &str,
+    budget: Duration,
+) -> Result<Session, String> {
+    match tokio::time::timeout(budget, follow(verifying, url)).await {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err(err)) if is_certificate_error(&err) => {
+            let why = error_text(&err);
+            match tokio::time::timeout(budget, follow(trusting, url)).await {
+                Ok(Ok(mut session)) => {
+                    session.verified = false;
+                    session.certificate_error = Some(why);
+                    Ok(session)
+                }
+                Ok(Err(err)) => Err(error_text(&err)),
+                Err(_) => Err(format!("no answer within {} s", budget.as_secs())),
+            }
+        }
+        Ok(Err(err)) => Err(error_text(&err)),
+        Err(_) => Err(format!("no answer within {} s", budget.as_secs())),
+    }
+}
+
+async fn follow(client: &reqwest::Client, start: &str) -> Result<Session, reqwest::Error> {
+    let mut url = reqwest::Url::parse(start).expect("a URL made from a host name");
+    let mut jar = CookieJar::default();
+    let mut route = Vec::new();
+    loop {
+        let mut request = client.get(url.clone()).header("accept", ACCEPT).header("connection", "close");
+        if let Some(cookie) = jar.header_for(&url) {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let headers = Headers::from_map(response.headers());
+        for cookie in &headers.set_cookies {
+            jar.store(&url, cookie);
+        }
+        route.push(Hop { url: url.clone(), status });
+        let next = matches!(status, 301 | 302 | 303 | 307 | 308)
+            .then(|| headers.get("location").unwrap_or("undefined"))
+            .and_then(|location| url.join(location).ok());
+        match next {
+            Some(next) if route.len() <= MAX_REDIRECTS => url = next,
+            _ => {
+                let body = read_body(response).await?;
+                return Ok(Session { route, status, headers, body, verified: true, certificate_error: None, jar });
+            }
+        }
+    }
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_BODY.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room <= chunk.len() {
+            break;
+        }
+    }
+    Ok(body)
+}
+
+fn is_certificate_error(err: &reqwest::Error) -> bool {
+    let text = format!("{err:?}").to_ascii_lowercase();
+    text.contains("certificate") || text.contains("invalidcert") || text.contains("unknownissuer")
+}
+
+/// The whole cause chain, which reqwest's `Display` leaves out.
+fn error_text(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+async fn robots(client: &reqwest::Client, start: &str) {
+    if let Ok(url) = reqwest::Url::parse(start).and_then(|u| u.join("/robots.txt")) {
+        let _ = client.get(url).header("accept", "text/plain,*/*;q=0.8").send().await;
+    }
+}
+
+/// `OPTIONS` on the final URL with the Observatory's Origin; only a 2xx
+/// answer (after at most 10 redirects) counts.
+async fn preflight(client: &reqwest::Client, url: &reqwest::Url) -> Option<Headers> {
+    let mut url = url.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        let response = client
+            .request(reqwest::Method::OPTIONS, url.clone())
+            .header("accept", ACCEPT)
+            .header("access-control-request-method", "GET")
+            .header("origin", CORS_ORIGIN)
+            .send()
+            .await
+            .ok()?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response.headers().get("location")?.to_str().ok()?;
+            url = url.join(location).ok()?;
+            continue;
+        }
+        return status.is_success().then(|| Headers::from_map(response.headers()));
+    }
+    None
+}
