@@ -28,9 +28,7 @@
 use crate::auth::AuthConfig;
 use crate::client::TrustedProxyLayer;
 use crate::csrf::{CsrfConfigError, CsrfLayer, CsrfLayerBuilder};
-use crate::headers::{
-    ContentSecurityPolicy, CspReportEndpoint, HeadersConfigError, SecurityHeadersBuilder, SecurityHeadersLayer,
-};
+use crate::headers::{CspReportEndpoint, HeadersConfigError, SecurityHeadersBuilder, SecurityHeadersLayer};
 use crate::https::HttpsRedirectLayer;
 use crate::keys::KeyRing;
 use crate::session::{SessionConfigError, SessionLayer, SessionLayerBuilder};
@@ -241,7 +239,8 @@ impl StackBuilder {
     }
 
     /// Changes the security headers (CSP, HSTS, framing, …). A policy set
-    /// here replaces the default one, with its `report-uri`.
+    /// here replaces the default one; unless it names its own `report-uri`
+    /// or `report-to`, the stack adds `report-uri` with its report route.
     pub fn security_headers(
         mut self,
         configure: impl FnOnce(SecurityHeadersBuilder) -> SecurityHeadersBuilder,
@@ -338,10 +337,8 @@ impl StackBuilder {
         let headers = match self.headers {
             Some(builder) => {
                 let builder = match &self.report_path {
-                    Some(path) if !builder.csp_was_chosen() => {
-                        builder.content_security_policy(ContentSecurityPolicy::strict().report_uri(path.clone()))
-                    }
-                    _ => builder,
+                    Some(path) => builder.with_reports_to(path),
+                    None => builder,
                 };
                 Some(builder.build()?)
             }

@@ -132,6 +132,32 @@ async fn development_mode_says_so_even_without_the_security_headers() {
     assert_eq!(missing.headers()[DEV_MODE_HEADER], "plain-http", "on every response");
 }
 
+/// A policy of the app's own still reports to the stack's report route
+/// (served either way): a violation must not go nowhere.
+#[tokio::test]
+async fn a_custom_policy_reports_to_the_stacks_report_route() {
+    use palisade::headers::{ContentSecurityPolicy, Directive, Source};
+    let policy = ContentSecurityPolicy::strict().with(Directive::DefaultSrc, [Source::None]);
+    let stack = Stack::server_side(MemoryStore::new(), KeyRing::generate())
+        .security_headers(|headers| headers.content_security_policy(policy))
+        .build()
+        .unwrap();
+    let res = get_form(&stack.wrap(routes())).await;
+    let csp = res.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("report-uri /csp-report"), "{csp}");
+
+    // A policy that names its own report target keeps it.
+    let own = ContentSecurityPolicy::strict().report_uri("https://reports.example/csp");
+    let stack = Stack::server_side(MemoryStore::new(), KeyRing::generate())
+        .security_headers(|headers| headers.content_security_policy(own))
+        .build()
+        .unwrap();
+    let res = get_form(&stack.wrap(routes())).await;
+    let csp = res.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    assert!(csp.contains("report-uri https://reports.example/csp") && !csp.contains("/csp-report"), "{csp}");
+}
+
 #[test]
 fn development_mode_and_an_https_redirect_are_refused_together() {
     let err = Stack::server_side(MemoryStore::new(), KeyRing::generate())

@@ -111,10 +111,26 @@ impl SecurityHeadersBuilder {
         self
     }
 
-    /// True when the app chose a policy (or none) itself.
+    /// Sends violation reports to `path` unless the policy already names
+    /// a destination: the stack serves a report route, and a policy the
+    /// app chose itself must not leave a violation (an injection attempt)
+    /// reported nowhere. The default policy gets the route as well.
     #[cfg_attr(not(feature = "axum"), allow(dead_code))] // used by the stack
-    pub(crate) fn csp_was_chosen(&self) -> bool {
-        self.csp_chosen
+    pub(crate) fn with_reports_to(mut self, path: &str) -> Self {
+        if !self.csp_chosen {
+            self.csp = Some(ContentSecurityPolicy::strict());
+        }
+        self.csp =
+            self.csp.map(
+                |policy| {
+                    if policy.has_report_destination() {
+                        policy
+                    } else {
+                        policy.report_uri(path.to_owned())
+                    }
+                },
+            );
+        self
     }
 
     /// Enforce (default) or only report the policy.
