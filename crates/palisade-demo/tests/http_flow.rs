@@ -18,11 +18,16 @@ use support::spawn_with;
 async fn register_login_account_logout_and_a_dead_cookie() {
     let t = Browserless::new().await;
 
-    // Anonymous browsing creates no session: no cookie at all.
+    // Anonymous browsing creates no session; the home page's login form
+    // sets only its CSRF cookie.
     let home = t.get("/", None).await;
     assert_eq!(home.status(), StatusCode::OK);
-    assert!(home.headers().get(SET_COOKIE).is_none(), "lazy sessions: anonymous pages set no cookie");
+    assert!(session_set_cookie(&home).is_none(), "lazy sessions: anonymous pages start no session");
+    let set: Vec<_> = home.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    assert!(set.len() == 1 && set[0].starts_with("__Host-csrf="), "{set:?}");
     assert!(home.text().await.unwrap().contains("You are not logged in"));
+    let not_found = t.get("/no/such/page", None).await;
+    assert!(not_found.headers().get(SET_COOKIE).is_none(), "a page without a form sets no cookie at all");
 
     // Register: logged in straight away, with a secure cookie.
     let res = t.post("/register", &[("username", "alice"), ("password", PASSWORD)], None).await;
@@ -214,7 +219,8 @@ async fn pages_carry_security_headers_and_cross_origin_posts_are_refused() {
     let t = Browserless::new().await;
     let res = t.get("/", None).await;
     let csp = res.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
-    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("style-src 'self'") && csp.contains("report-uri /csp-report"), "{csp}");
     assert!(csp.contains("script-src 'nonce-") && csp.contains("'strict-dynamic'"), "{csp}");
     assert!(csp.contains("script-src") && !csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");

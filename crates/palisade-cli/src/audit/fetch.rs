@@ -166,13 +166,14 @@ fn client(options: &FetchOptions, verify: bool) -> Result<reqwest::Client, ScanE
     builder.build().map_err(|e| ScanError::Client(e.to_string()))
 }
 
-/// Scans `host` (a host name or `host:port`).
-pub async fn scan(host: &str, options: &FetchOptions) -> Result<Snapshot, ScanError> {
+/// Scans the target's page over both schemes.
+pub async fn scan(target: &super::Target, options: &FetchOptions) -> Result<Snapshot, ScanError> {
     let verifying = client(options, true)?;
     let trusting = client(options, false)?;
     let budget = options.timeout.unwrap_or(Duration::from_secs(10));
-    let http_url = format!("http://{host}/");
-    let https_url = format!("https://{host}/");
+    let host = target.host.as_str();
+    let http_url = format!("http://{host}{}", target.path);
+    let https_url = format!("https://{host}{}", target.path);
     let (http, https) = tokio::join!(
         session(&verifying, &trusting, &http_url, budget),
         session(&verifying, &trusting, &https_url, budget)

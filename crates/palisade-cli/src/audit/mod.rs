@@ -32,17 +32,40 @@ pub enum AuditError {
 /// The grades from best to worst.
 const GRADES: &[&str] = &["A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D", "D-", "F"];
 
-/// `https://example.com/path` → `example.com`; `host:port` kept (both
-/// schemes then go to that port, as the Observatory does).
-fn target_host(text: &str) -> Result<String, AuditError> {
+/// What to scan: a host (with its port, if given: both schemes then go
+/// to that port, as the Observatory does) and the path of the page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub host: String,
+    /// `/` unless the URL names a page (the Observatory scans `/` only).
+    pub path: String,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path == "/" {
+            f.write_str(&self.host)
+        } else {
+            write!(f, "{}{}", self.host, self.path)
+        }
+    }
+}
+
+/// `https://example.com/login?x` → `example.com` and `/login?x`.
+fn parse_target(text: &str) -> Result<Target, AuditError> {
     let bad = || AuditError::BadTarget(text.to_owned());
     let with_scheme = if text.contains("://") { text.to_owned() } else { format!("http://{text}") };
     let url = reqwest::Url::parse(&with_scheme).map_err(|_| bad())?;
-    let host = url.host_str().ok_or_else(bad)?;
-    Ok(match url.port() {
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(bad)?;
+    let host = match url.port() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
-    })
+    };
+    let path = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    Ok(Target { host, path })
 }
 
 pub async fn run(args: &AuditArgs) -> Result<(Vec<String>, Outcome), AuditError> {
@@ -61,16 +84,16 @@ pub async fn run(args: &AuditArgs) -> Result<(Vec<String>, Outcome), AuditError>
         None => None,
     };
     let options = fetch::FetchOptions { ca_pem, timeout: Some(Duration::from_secs(args.timeout)) };
-    let hosts = targets.iter().map(|t| target_host(t)).collect::<Result<Vec<_>, _>>()?;
+    let targets = targets.iter().map(|t| parse_target(t)).collect::<Result<Vec<_>, _>>()?;
     // Bounded concurrency: at most `--concurrency` scans at once.
     let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(1)));
     let mut tasks = Vec::new();
-    for host in hosts {
+    for target in targets {
         let (semaphore, options) = (semaphore.clone(), options.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
-            let scanned = fetch::scan(&host, &options).await;
-            (host, scanned.map(|snapshot| (observatory::grade(&snapshot), snapshot)))
+            let scanned = fetch::scan(&target, &options).await;
+            (target.to_string(), scanned.map(|snapshot| (observatory::grade(&snapshot), snapshot)))
         }));
     }
     let mut outcome = Outcome::Pass;
@@ -172,13 +195,19 @@ fn human_report(host: &str, grade: &observatory::Grade, snapshot: &fetch::Snapsh
 
 #[cfg(test)]
 mod tests {
-    use super::target_host;
+    use super::{parse_target, Target};
+
+    fn target(host: &str, path: &str) -> Target {
+        Target { host: host.to_owned(), path: path.to_owned() }
+    }
 
     #[test]
-    fn targets_are_hosts_with_their_port_if_given() {
-        assert_eq!(target_host("https://Example.com/a?b").unwrap(), "example.com");
-        assert_eq!(target_host("127.0.0.2").unwrap(), "127.0.0.2");
-        assert_eq!(target_host("http://127.0.0.1:8080/").unwrap(), "127.0.0.1:8080");
-        assert!(target_host("http://").is_err());
+    fn targets_are_hosts_with_their_port_if_given_and_a_page() {
+        assert_eq!(parse_target("https://Example.com/a?b").unwrap(), target("example.com", "/a?b"));
+        assert_eq!(parse_target("127.0.0.2").unwrap(), target("127.0.0.2", "/"));
+        assert_eq!(parse_target("http://127.0.0.1:8080/").unwrap(), target("127.0.0.1:8080", "/"));
+        assert_eq!(parse_target("example.com/login").unwrap().to_string(), "example.com/login");
+        assert_eq!(parse_target("example.com").unwrap().to_string(), "example.com");
+        assert!(parse_target("http://").is_err());
     }
 }
