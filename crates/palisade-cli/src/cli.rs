@@ -56,6 +56,34 @@ pub enum Command {
                       Examples:\n  palisade decode 'eyJfdXNlcl9pZCI6IjQyIn0.Z0Y3Aw.Qm9...'\n  \
                       palisade decode --format json \"$COOKIE\"")]
     Decode(DecodeArgs),
+    /// What a Content-Security-Policy lets through, with CSP Evaluator's checks.
+    #[command(
+        long_about = "What a Content-Security-Policy lets through, with the checks of Google's CSP Evaluator.\n\n\
+                      A policy that allows 'unsafe-inline', a whole scheme (https:) or a host that serves JSONP or \
+                      AngularJS stops no cross-site scripting: an attacker who can inject HTML runs script anyway. \
+                      Each finding names the directive and source, and what to write instead. `palisade audit` runs \
+                      the same checks on the policy a site sends.\n\n\
+                      Examples:\n  palisade csp \"default-src 'self'; script-src 'self' 'unsafe-inline'\"\n  \
+                      palisade csp --format json --from-json policies.json\n  \
+                      palisade csp --bypass-lists lists.json \"script-src https://www.google.com\""
+    )]
+    Csp(CspArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CspArgs {
+    /// Policies to check, each the value of one Content-Security-Policy header.
+    #[arg(value_name = "POLICY")]
+    pub policies: Vec<String>,
+    /// Also check the policies in this JSON array of strings (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub from_json: Option<String>,
+    /// Hosts known to serve JSONP, AngularJS or Flash, as JSON: {"jsonp": ["//host/path", ...], "angular": [...],
+    /// "flash": [...], "jsonp_needs_eval": ["host", ...]} (CSP Evaluator's lists; not shipped with palisade).
+    #[arg(long, value_name = "FILE")]
+    pub bypass_lists: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
 }
 
 /// `--algo` values: the hashes browsers accept for `integrity`.

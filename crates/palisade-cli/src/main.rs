@@ -6,6 +6,8 @@
 
 mod audit;
 mod cli;
+mod csp_analysis;
+mod csp_command;
 mod decode;
 mod fetch;
 mod keygen;
@@ -48,6 +50,10 @@ async fn run(cli: Cli) -> ExitCode {
                 Err(err) => fail(&err.to_string()),
             }
         }
+        Command::Csp(args) => match csp_command::run(&args) {
+            Ok(lines) => print_lines(&lines),
+            Err(err) => fail(&err.to_string()),
+        },
         Command::Sri(args) => match sri::run(&args).await {
             Ok(lines) => print_lines(&lines),
             Err(err) => fail(&err.to_string()),
