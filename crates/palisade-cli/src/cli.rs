@@ -103,7 +103,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub urls: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    pub format: AuditFormat,
     /// Exit with 1 when a site's grade is below this (A+, A, A-, B+, … F).
     #[arg(long, value_name = "GRADE")]
     pub min_grade: Option<String>,
@@ -122,6 +122,36 @@ pub struct AuditArgs {
     /// Sites scanned at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// Grade a site whose certificate is not trusted (the Observatory does) instead of stopping with exit code 2.
+    #[arg(long)]
+    pub insecure: bool,
+    /// A header for an authenticated scan, `Name: value` (repeatable). Sent to the target's host over HTTPS only.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// A cookie for an authenticated scan, `name=value` (repeatable). Sent to the target's host over HTTPS only.
+    #[arg(long = "cookie", value_name = "NAME=VALUE")]
+    pub cookies: Vec<String>,
+    /// Also send --header and --cookie over plain HTTP, where anyone on the network can read and replay them.
+    #[arg(long)]
+    pub send_credentials_over_http: bool,
+    /// JSONP/AngularJS/Flash host lists for the CSP checks (see `palisade csp --help`).
+    #[arg(long, value_name = "FILE")]
+    pub bypass_lists: Option<String>,
+    /// Print the Observatory's grade only, without the checks beyond it.
+    #[arg(long)]
+    pub observatory_only: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// For people: the grade, each test, and every finding with what to change.
+    Human,
+    /// The Observatory's JSON (scan, tests) for each site, with palisade's findings.
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards (GitHub, GitLab).
+    Sarif,
+    /// JUnit XML: one test case per Observatory test and finding, for CI test reports.
+    Junit,
 }
 
 #[derive(Debug, clap::Args)]

@@ -84,6 +84,10 @@ impl Headers {
 pub struct Hop {
     pub url: reqwest::Url,
     pub status: u16,
+    /// Its `Set-Cookie` headers, as sent.
+    pub set_cookies: Vec<String>,
+    pub cache_control: Option<String>,
+    pub vary: Option<String>,
 }
 
 /// A session's final response and how it got there.
@@ -138,6 +142,11 @@ pub enum ScanError {
     Down(String, String),
     #[error("{host}: the site answered {status}; only 2xx, 3xx, 401 and 403 pages are graded")]
     Status { host: String, status: u16 },
+    #[error(
+        "{host}: the certificate is not trusted ({why}); browsers refuse the site. Fix the certificate, give its \
+         CA with --ca-file, or grade it anyway with --insecure"
+    )]
+    Certificate { host: String, why: String },
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
 }
@@ -149,9 +158,73 @@ pub struct FetchOptions {
     pub ca_pem: Option<Vec<u8>>,
     /// Overall time for one session's redirect chain.
     pub timeout: Option<Duration>,
+    /// Headers for an authenticated scan (`--header`, `--cookie`).
+    pub credentials: Credentials,
+    /// Grade a site whose certificate is not trusted (as the Observatory
+    /// does) instead of stopping with an error.
+    pub insecure: bool,
 }
 
-fn client(options: &FetchOptions, verify: bool) -> Result<reqwest::Client, ScanError> {
+/// What an authenticated scan sends: only to the target's own host, and
+/// over plain HTTP only when asked (`--send-credentials-over-http`): a
+/// session cookie sent in clear text is one anyone on the network can
+/// replay, and a redirect to another host must not receive it.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    pub headers: Vec<(String, String)>,
+    /// `name=value` pairs joined with `; `, sent with the jar's cookies.
+    pub cookie: Option<String>,
+    pub over_http: bool,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names only: values are secrets (session cookies, bearer tokens).
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Credentials")
+            .field("headers", &names)
+            .field("cookie", &self.cookie.as_ref().map(|_| "…"))
+            .field("over_http", &self.over_http)
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// Whether a request to `url` may carry them: the target's host
+    /// (any port), over HTTPS unless `over_http`.
+    fn allowed(&self, url: &reqwest::Url, host: &str) -> bool {
+        let target_host =
+            host.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok()).map_or(host, |(h, _)| h);
+        let own_host = url
+            .host_str()
+            .is_some_and(|h| h.trim_matches(['[', ']']).eq_ignore_ascii_case(target_host.trim_matches(['[', ']'])));
+        own_host && (url.scheme() == "https" || self.over_http)
+    }
+
+    fn apply(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        url: &reqwest::Url,
+        host: &str,
+        jar_cookies: Option<String>,
+    ) -> reqwest::RequestBuilder {
+        let allowed = self.allowed(url, host);
+        let own = self.cookie.as_ref().filter(|_| allowed).cloned();
+        let cookie = match (jar_cookies, own) {
+            (Some(jar), Some(own)) => Some(format!("{jar}; {own}")),
+            (jar, own) => jar.or(own),
+        };
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        if !allowed {
+            return request;
+        }
+        self.headers.iter().fold(request, |r, (name, value)| r.header(name.as_str(), value.as_str()))
+    }
+}
+
+pub(super) fn client(options: &FetchOptions, verify: bool) -> Result<reqwest::Client, ScanError> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(9))
@@ -174,9 +247,10 @@ pub async fn scan(target: &super::Target, options: &FetchOptions) -> Result<Snap
     let host = target.host.as_str();
     let http_url = format!("http://{host}{}", target.path);
     let https_url = format!("https://{host}{}", target.path);
+    let credentials = (&options.credentials, host);
     let (http, https) = tokio::join!(
-        session(&verifying, &trusting, &http_url, budget),
-        session(&verifying, &trusting, &https_url, budget)
+        session(&verifying, &trusting, &http_url, budget, credentials),
+        session(&verifying, &trusting, &https_url, budget, credentials)
     );
     let (http, http_error) = split(http);
     let (https, https_error) = split(https);
@@ -185,6 +259,12 @@ pub async fn scan(target: &super::Target, options: &FetchOptions) -> Result<Snap
         let why = snapshot.https_error.clone().or(snapshot.http_error.clone()).unwrap_or_default();
         return Err(ScanError::Down(host.to_owned(), why));
     };
+    if !options.insecure {
+        let bad = [&snapshot.https, &snapshot.http].into_iter().flatten().find_map(|s| s.certificate_error.clone());
+        if let Some(why) = bad {
+            return Err(ScanError::Certificate { host: host.to_owned(), why });
+        }
+    }
     let status = chosen.status;
     if !((200..400).contains(&status) || status == 401 || status == 403) {
         return Err(ScanError::Status { host: host.to_owned(), status });
@@ -212,12 +292,13 @@ async fn session(
     trusting: &reqwest::Client,
     url: &str,
     budget: Duration,
+    credentials: (&Credentials, &str),
 ) -> Result<Session, String> {
-    match tokio::time::timeout(budget, follow(verifying, url)).await {
+    match tokio::time::timeout(budget, follow(verifying, url, credentials)).await {
         Ok(Ok(session)) => Ok(session),
         Ok(Err(err)) if is_certificate_error(&err) => {
             let why = error_text(&err);
-            match tokio::time::timeout(budget, follow(trusting, url)).await {
+            match tokio::time::timeout(budget, follow(trusting, url, credentials)).await {
                 Ok(Ok(mut session)) => {
                     session.verified = false;
                     session.certificate_error = Some(why);
@@ -232,22 +313,30 @@ async fn session(
     }
 }
 
-async fn follow(client: &reqwest::Client, start: &str) -> Result<Session, reqwest::Error> {
+async fn follow(
+    client: &reqwest::Client,
+    start: &str,
+    (credentials, host): (&Credentials, &str),
+) -> Result<Session, reqwest::Error> {
     let mut url = reqwest::Url::parse(start).expect("a URL made from a host name");
     let mut jar = CookieJar::default();
     let mut route = Vec::new();
     loop {
         let mut request = client.get(url.clone()).header("accept", ACCEPT).header("connection", "close");
-        if let Some(cookie) = jar.header_for(&url) {
-            request = request.header("cookie", cookie);
-        }
+        request = credentials.apply(request, &url, host, jar.header_for(&url));
         let response = request.send().await?;
         let status = response.status().as_u16();
         let headers = Headers::from_map(response.headers());
         for cookie in &headers.set_cookies {
             jar.store(&url, cookie);
         }
-        route.push(Hop { url: url.clone(), status });
+        route.push(Hop {
+            url: url.clone(),
+            status,
+            set_cookies: headers.set_cookies.clone(),
+            cache_control: headers.get("cache-control").map(str::to_owned),
+            vary: headers.get("vary").map(str::to_owned),
+        });
         let next = matches!(status, 301 | 302 | 303 | 307 | 308)
             .then(|| headers.get("location").unwrap_or("undefined"))
             .and_then(|location| url.join(location).ok());
@@ -318,4 +407,30 @@ async fn preflight(client: &reqwest::Client, url: &reqwest::Url) -> Option<Heade
         return status.is_success().then(|| Headers::from_map(response.headers()));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Credentials;
+
+    fn url(text: &str) -> reqwest::Url {
+        reqwest::Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn credentials_go_to_the_target_host_over_https_only() {
+        let mut credentials =
+            Credentials { headers: vec![("authorization".into(), "Bearer t".into())], cookie: None, over_http: false };
+        assert!(credentials.allowed(&url("https://example.com/a"), "example.com"));
+        assert!(credentials.allowed(&url("https://example.com:8443/"), "example.com:8443"));
+        assert!(!credentials.allowed(&url("http://example.com/"), "example.com"), "never in clear text unless asked");
+        assert!(
+            !credentials.allowed(&url("https://login.other.example/"), "example.com"),
+            "a redirect elsewhere gets none"
+        );
+        assert!(!credentials.allowed(&url("https://evil-example.com/"), "example.com"));
+        credentials.over_http = true;
+        assert!(credentials.allowed(&url("http://example.com/"), "example.com"));
+        assert!(!format!("{credentials:?}").contains("Bearer"), "Debug shows names only");
+    }
 }

@@ -1,12 +1,15 @@
 //! `palisade audit`: a live site's cookies and headers, graded as the MDN
 //! HTTP Observatory grades them, with gates for CI.
 
+mod beyond;
 mod fetch;
+mod fixes;
 mod jar;
 mod observatory;
+mod probe;
+mod report;
 
-use crate::cli::{AuditArgs, Format};
-use serde_json::{json, Map, Value};
+use crate::cli::{AuditArgs, AuditFormat};
 use std::time::Duration;
 
 /// What the command ends with (see the exit codes in `--help`).
@@ -27,6 +30,13 @@ pub enum AuditError {
     BadTarget(String),
     #[error("{0:?} is not a grade (A+, A, A-, B+, … F)")]
     BadGrade(String),
+    // The values are credentials: never repeated in the message.
+    #[error("a --header is not `Name: value` (its value is not shown here)")]
+    BadHeader,
+    #[error("a --cookie is not `name=value`, one cookie each (its value is not shown here)")]
+    BadCookie,
+    #[error("--bypass-lists: {0}")]
+    Lists(String),
 }
 
 /// The grades from best to worst.
@@ -68,6 +78,46 @@ fn parse_target(text: &str) -> Result<Target, AuditError> {
     Ok(Target { host, path })
 }
 
+/// A site's scan: its grade, what it was graded on, and the findings
+/// beyond the Observatory.
+pub struct Scanned {
+    pub grade: observatory::Grade,
+    pub snapshot: fetch::Snapshot,
+    pub findings: Vec<beyond::Finding>,
+}
+
+/// One target's outcome, in the order given.
+pub struct SiteReport {
+    pub target: String,
+    pub scanned: Result<Scanned, fetch::ScanError>,
+    /// Why the site fails the gates (empty: it passes).
+    pub gate: Vec<String>,
+}
+
+/// `Name: value` → a header; `name=value` pairs → one `Cookie` value.
+fn credentials(args: &AuditArgs) -> Result<fetch::Credentials, AuditError> {
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| {
+            let (name, value) = h.split_once(':').ok_or(AuditError::BadHeader)?;
+            let name = name.trim();
+            let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && reqwest::header::HeaderValue::from_str(value.trim()).is_ok();
+            valid.then(|| (name.to_owned(), value.trim().to_owned())).ok_or(AuditError::BadHeader)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for cookie in &args.cookies {
+        let valid = cookie.split_once('=').is_some_and(|(n, v)| !n.trim().is_empty() && !v.contains(';'));
+        if !valid {
+            return Err(AuditError::BadCookie);
+        }
+    }
+    let cookie =
+        (!args.cookies.is_empty()).then(|| args.cookies.iter().map(|c| c.trim()).collect::<Vec<_>>().join("; "));
+    Ok(fetch::Credentials { headers, cookie, over_http: args.send_credentials_over_http })
+}
+
 pub async fn run(args: &AuditArgs) -> Result<(Vec<String>, Outcome), AuditError> {
     let mut targets = args.targets.clone();
     if let Some(path) = &args.urls {
@@ -83,55 +133,96 @@ pub async fn run(args: &AuditArgs) -> Result<(Vec<String>, Outcome), AuditError>
         Some(path) => Some(std::fs::read(path).map_err(|source| AuditError::Read { path: path.clone(), source })?),
         None => None,
     };
-    let options = fetch::FetchOptions { ca_pem, timeout: Some(Duration::from_secs(args.timeout)) };
+    let lists = match &args.bypass_lists {
+        Some(path) => Some(crate::csp_command::load_bypass_lists(path).map_err(|e| AuditError::Lists(e.to_string()))?),
+        None => None,
+    };
+    let options = fetch::FetchOptions {
+        ca_pem,
+        timeout: Some(Duration::from_secs(args.timeout)),
+        credentials: credentials(args)?,
+        insecure: args.insecure,
+    };
     let targets = targets.iter().map(|t| parse_target(t)).collect::<Result<Vec<_>, _>>()?;
+    let progress = progress_bar(targets.len(), args.format);
     // Bounded concurrency: at most `--concurrency` scans at once.
     let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(1)));
+    let lists = std::sync::Arc::new(lists);
     let mut tasks = Vec::new();
     for target in targets {
-        let (semaphore, options) = (semaphore.clone(), options.clone());
+        let (semaphore, options, lists, progress) =
+            (semaphore.clone(), options.clone(), lists.clone(), progress.clone());
+        let observatory_only = args.observatory_only;
         tasks.push(tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
-            let scanned = fetch::scan(&target, &options).await;
-            (target.to_string(), scanned.map(|snapshot| (observatory::grade(&snapshot), snapshot)))
+            let scanned = scan(&target, &options, (*lists).as_ref(), observatory_only).await;
+            progress.inc(1);
+            (target.to_string(), scanned)
         }));
     }
     let mut outcome = Outcome::Pass;
     let mut reports = Vec::new();
-    let mut lines = Vec::new();
     for task in tasks {
-        let Ok((host, scanned)) = task.await else {
+        let Ok((target, scanned)) = task.await else {
             outcome = Outcome::ScanError;
             continue;
         };
-        match scanned {
-            Ok((grade, snapshot)) => {
-                let gate = gate_failures(args, &grade);
-                if !gate.is_empty() && matches!(outcome, Outcome::Pass) {
-                    outcome = Outcome::BelowThreshold;
-                }
-                match args.format {
-                    Format::Json => reports.push(json_report(&host, &grade, &snapshot)),
-                    Format::Human => lines.push(human_report(&host, &grade, &snapshot, &gate)),
-                }
-            }
-            Err(err) => {
-                outcome = Outcome::ScanError;
-                match args.format {
-                    Format::Json => reports.push(json!({ "target": host, "error": err.to_string() })),
-                    Format::Human => lines.push(format!("{host}: error: {err}")),
-                }
-            }
+        let gate = match &scanned {
+            Ok(scanned) => gate_failures(args, scanned),
+            Err(_) => Vec::new(),
+        };
+        match (&scanned, gate.is_empty()) {
+            (Err(_), _) => outcome = Outcome::ScanError,
+            (Ok(_), false) if matches!(outcome, Outcome::Pass) => outcome = Outcome::BelowThreshold,
+            _ => {}
         }
+        reports.push(SiteReport { target, scanned, gate });
     }
-    if matches!(args.format, Format::Json) {
-        lines.push(serde_json::to_string_pretty(&Value::Array(reports)).unwrap_or_default());
-    }
+    progress.finish_and_clear();
+    let lines = match args.format {
+        AuditFormat::Human => reports.iter().map(report::human).collect(),
+        AuditFormat::Json => vec![report::json(&reports)],
+        AuditFormat::Sarif => vec![report::sarif(&reports)],
+        AuditFormat::Junit => vec![report::junit(&reports)],
+    };
     Ok((lines, outcome))
 }
 
-/// Why `grade` fails the command's gates (empty when it passes).
-fn gate_failures(args: &AuditArgs, grade: &observatory::Grade) -> Vec<String> {
+/// On a terminal, for several sites: how many are done.
+fn progress_bar(count: usize, format: AuditFormat) -> indicatif::ProgressBar {
+    if count < 2 || format != AuditFormat::Human {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(count as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} sites scanned ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+async fn scan(
+    target: &Target,
+    options: &fetch::FetchOptions,
+    lists: Option<&crate::csp_analysis::BypassLists>,
+    observatory_only: bool,
+) -> Result<Scanned, fetch::ScanError> {
+    let snapshot = fetch::scan(target, options).await?;
+    let grade = observatory::grade(&snapshot);
+    let mut findings = Vec::new();
+    if let (Some(chosen), false) = (snapshot.chosen(), observatory_only) {
+        let page = observatory::Page::read(chosen);
+        let probes = match probe::client(options, chosen.verified) {
+            Some(client) => probe::run(&client, chosen, &page, &target.host).await,
+            None => probe::Probes::default(),
+        };
+        findings = beyond::check(&snapshot, &page, &probes, lists);
+    }
+    Ok(Scanned { grade, snapshot, findings })
+}
+
+/// Why `scanned` fails the command's gates (empty when it passes).
+fn gate_failures(args: &AuditArgs, scanned: &Scanned) -> Vec<String> {
+    let grade = &scanned.grade;
     let mut failures = Vec::new();
     if let Some(min) = &args.min_grade {
         let rank = |g: &str| GRADES.iter().position(|x| *x == g).unwrap_or(GRADES.len());
@@ -145,52 +236,11 @@ fn gate_failures(args: &AuditArgs, grade: &observatory::Grade) -> Vec<String> {
         }
     }
     for result in &args.fail_on {
-        if grade.tests.iter().any(|t| t.result == result) {
+        if grade.tests.iter().any(|t| t.result == result) || scanned.findings.iter().any(|f| &f.id == result) {
             failures.push(format!("{result} (--fail-on)"));
         }
     }
     failures
-}
-
-/// The Observatory's JSON shape (`scan` and `tests`), with the target.
-fn json_report(host: &str, grade: &observatory::Grade, snapshot: &fetch::Snapshot) -> Value {
-    let mut tests = Map::new();
-    for t in &grade.tests {
-        tests.insert(t.name.to_owned(), serde_json::to_value(t).unwrap_or_default());
-    }
-    let status = snapshot.chosen().map(|s| s.status);
-    json!({
-        "target": host,
-        "scan": {
-            "algorithmVersion": 4,
-            "grade": grade.grade,
-            "score": grade.score,
-            "statusCode": status,
-            "testsFailed": grade.tests_failed,
-            "testsPassed": grade.tests_passed,
-            "testsQuantity": grade.tests.len(),
-        },
-        "tests": tests,
-    })
-}
-
-fn human_report(host: &str, grade: &observatory::Grade, snapshot: &fetch::Snapshot, gate: &[String]) -> String {
-    let mut out = format!("{host}: grade {}, score {}\n", grade.grade, grade.score);
-    if let Some(session) = snapshot.chosen() {
-        let route: Vec<String> = session.route.iter().map(|h| format!("{} {}", h.status, h.url)).collect();
-        out.push_str(&format!("  graded: {}\n", route.join(" -> ")));
-        if let Some(why) = &session.certificate_error {
-            out.push_str(&format!("  certificate not trusted: {why}\n"));
-        }
-    }
-    for t in &grade.tests {
-        let mark = if t.pass { "pass" } else { "FAIL" };
-        out.push_str(&format!("  {mark} {:>+4}  {:<30} {}\n", t.score_modifier, t.name, t.result));
-    }
-    for failure in gate {
-        out.push_str(&format!("  gate: {failure}\n"));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Kind::Flask => "Flask session cookie (itsdangerous URLSafeTimedSerializer)",
             Kind::Starlette => "Starlette session cookie (itsdangerous TimestampSigner)",

@@ -26,6 +26,11 @@ pub struct Page {
     pub meta_referrer: Option<String>,
     /// Every `<script>`, inline ones included.
     pub scripts: Vec<Script>,
+    /// `<link rel="stylesheet">` elements (their `href` in `src`).
+    pub stylesheets: Vec<Script>,
+    /// Every URL the page loads or submits to, with its element:
+    /// `("img", "http://…")`, for the mixed-content check.
+    pub references: Vec<(String, String)>,
     /// The whole page text, for the checks beyond the Observatory.
     pub text: String,
 }
@@ -73,6 +78,31 @@ impl Page {
                 }
             })
             .collect();
+        let links = Selector::parse("link[href]").expect("a valid selector");
+        page.stylesheets = document
+            .select(&links)
+            .filter(|link| {
+                link.value()
+                    .attr("rel")
+                    .is_some_and(|rel| rel.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("stylesheet")))
+            })
+            .map(|link| Script {
+                src: link.value().attr("href").filter(|s| !s.is_empty()).map(normalise_src),
+                integrity: link.value().attr("integrity").filter(|s| !s.is_empty()).map(str::to_owned),
+            })
+            .collect();
+        let loaders = Selector::parse(
+            "script[src], link[href], img[src], iframe[src], audio[src], video[src], source[src], embed[src], \
+             object[data], form[action], track[src]",
+        )
+        .expect("a valid selector");
+        for element in document.select(&loaders) {
+            let element = element.value();
+            let url = ["src", "href", "data", "action"].iter().find_map(|a| element.attr(a));
+            if let Some(url) = url {
+                page.references.push((element.name().to_owned(), url.trim().to_owned()));
+            }
+        }
         page
     }
 }

@@ -15,6 +15,7 @@ mod sri;
 use super::fetch::Snapshot;
 use serde::Serialize;
 
+pub use cookies::is_session_name;
 pub use csp::CspData;
 pub use html::Page;
 
