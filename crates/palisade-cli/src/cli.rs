@@ -22,16 +22,26 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Grade a live site's headers and cookies as the MDN HTTP Observatory does.
-    #[command(long_about = "Grade a live site's headers and cookies as the MDN HTTP Observatory does.\n\n\
-                      Fetches http://HOST/ and https://HOST/ (redirects followed by hand, at most 10), grades the \
-                      https response when there is one, and runs the Observatory's ten tests with its result names, \
-                      score modifiers and grade bands: Content-Security-Policy, cookies, CORS, redirection, \
-                      Referrer-Policy, HSTS, Subresource Integrity, X-Content-Type-Options, X-Frame-Options and \
-                      Cross-Origin-Resource-Policy.\n\n\
+    /// Grade a live site's headers and cookies as the MDN HTTP Observatory does, then check what it misses.
+    #[command(long_about = "Grade a live site's headers and cookies as the MDN HTTP Observatory does, then check \
+                      what it misses.\n\n\
+                      Fetches http://HOST/PATH and https://HOST/PATH (redirects followed by hand, at most 10; a bare \
+                      host means /), grades the https response when there is one, and runs the Observatory's ten \
+                      tests with its result names, score modifiers and grade bands: Content-Security-Policy, \
+                      cookies, CORS, redirection, Referrer-Policy, HSTS, Subresource Integrity, \
+                      X-Content-Type-Options, X-Frame-Options and Cross-Origin-Resource-Policy.\n\n\
+                      Then the checks beyond it, each with the fix for Palisade, Flask, Django and nginx: cookie \
+                      prefixes, lifetimes, Domain, size, session cookies set over plain HTTP, caching of responses \
+                      that set cookies, signed cookies anyone can read (decoded), CORS with hostile Origins, \
+                      integrity values checked against the files, mixed content, version banners, a redirect that \
+                      leaves the host, and CSP Evaluator's findings on the policy.\n\n\
+                      Exit codes: 0 every site passed the gates, 1 a site is below --min-grade / --min-score or has \
+                      a --fail-on result or finding, 2 a site could not be scanned (down, a 4xx/5xx page, a \
+                      certificate that is not trusted without --insecure, a timeout).\n\n\
                       Examples:\n  palisade audit https://example.com\n  \
                       palisade audit --min-grade B --fail-on cookies-session-without-secure-flag example.com\n  \
-                      palisade audit --format json --urls sites.txt")]
+                      palisade audit --format sarif --urls sites.txt > audit.sarif\n  \
+                      palisade audit --cookie \"session=$SESSION\" https://example.com/account")]
     Audit(AuditArgs),
     /// Subresource Integrity values for files or URLs (`integrity="sha384-…"`).
     #[command(long_about = "Subresource Integrity values for files or URLs.\n\n\
