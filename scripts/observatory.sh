@@ -32,6 +32,8 @@ ensure_observatory() {
         local conf="$dir/node_modules/@mdn/mdn-http-observatory/conf"
         mkdir -p "$conf"
         echo '{}' >"$conf/hsts-preload.json"
+        # --ignore-scripts also skipped the step that marks it executable.
+        chmod +x "$dir/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
         echo "$want" >"$stamp"
     fi
     PALISADE_OBSERVATORY_SCAN="$(pwd)/$dir/node_modules/@mdn/mdn-http-observatory/src/scan.js"

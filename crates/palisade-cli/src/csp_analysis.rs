@@ -209,11 +209,7 @@ const PLACEHOLDER: &str = "wildcardplaceholder";
 
 /// JavaScript's `\s`: what separates tokens in a policy.
 fn is_separator(c: char) -> bool {
-    matches!(
-        c,
-        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
-            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}' | '\u{feff}'
-    )
+    crate::js::is_whitespace(c)
 }
 
 /// `https:`, `data:`: a scheme source.

@@ -10,6 +10,7 @@ mod csp_analysis;
 mod csp_command;
 mod decode;
 mod fetch;
+mod js;
 mod keygen;
 mod sri;
 

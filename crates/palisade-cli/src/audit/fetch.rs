@@ -18,8 +18,9 @@ const USER_AGENT: &str =
 pub const CORS_ORIGIN: &str = "https://http-observatory.security.mozilla.org";
 /// Redirects followed by hand; the 11th response is graded as it is.
 const MAX_REDIRECTS: usize = 10;
-/// A body larger than this is cut (pages are parsed for meta tags and scripts).
-const MAX_BODY: usize = 8 * 1024 * 1024;
+/// A body larger than this is cut (pages are parsed for meta tags and
+/// scripts; the Observatory reads any size, this tool stays bounded).
+const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// A response's headers as a browser-side HTTP stack sees them: names in
 /// lower case, repeated headers joined with `", "` (Node's rule, which the
@@ -57,7 +58,9 @@ impl Headers {
     pub fn from_map(map: &reqwest::header::HeaderMap) -> Self {
         let mut headers = Headers::default();
         for (name, value) in map {
-            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            // Latin-1, byte for byte, as Node's HTTP parser reads header
+            // values (a UTF-8 no-break space is then two characters).
+            let value: String = value.as_bytes().iter().map(|&b| char::from(b)).collect();
             let name = name.as_str();
             if name == "set-cookie" {
                 headers.set_cookies.push(value);
@@ -296,7 +299,7 @@ async fn session(
 ) -> Result<Session, String> {
     match tokio::time::timeout(budget, follow(verifying, url, credentials)).await {
         Ok(Ok(session)) => Ok(session),
-        Ok(Err(err)) if is_certificate_error(&err) => {
+        Ok(Err(FollowError::Http(err))) if is_certificate_error(&err) => {
             let why = error_text(&err);
             match tokio::time::timeout(budget, follow(trusting, url, credentials)).await {
                 Ok(Ok(mut session)) => {
@@ -304,12 +307,27 @@ async fn session(
                     session.certificate_error = Some(why);
                     Ok(session)
                 }
-                Ok(Err(err)) => Err(error_text(&err)),
+                Ok(Err(err)) => Err(follow_error_text(&err)),
                 Err(_) => Err(format!("no answer within {} s", budget.as_secs())),
             }
         }
-        Ok(Err(err)) => Err(error_text(&err)),
+        Ok(Err(err)) => Err(follow_error_text(&err)),
         Err(_) => Err(format!("no answer within {} s", budget.as_secs())),
+    }
+}
+
+/// Why a redirect chain stopped without a final response.
+#[derive(Debug)]
+enum FollowError {
+    Http(reqwest::Error),
+    /// A redirect whose `Location` is no URL (the Observatory then has no
+    /// response for this scheme at all).
+    BadLocation(String),
+}
+
+impl From<reqwest::Error> for FollowError {
+    fn from(err: reqwest::Error) -> Self {
+        FollowError::Http(err)
     }
 }
 
@@ -317,7 +335,7 @@ async fn follow(
     client: &reqwest::Client,
     start: &str,
     (credentials, host): (&Credentials, &str),
-) -> Result<Session, reqwest::Error> {
+) -> Result<Session, FollowError> {
     let mut url = reqwest::Url::parse(start).expect("a URL made from a host name");
     let mut jar = CookieJar::default();
     let mut route = Vec::new();
@@ -337,9 +355,13 @@ async fn follow(
             cache_control: headers.get("cache-control").map(str::to_owned),
             vary: headers.get("vary").map(str::to_owned),
         });
-        let next = matches!(status, 301 | 302 | 303 | 307 | 308)
-            .then(|| headers.get("location").unwrap_or("undefined"))
-            .and_then(|location| url.join(location).ok());
+        let next = match matches!(status, 301 | 302 | 303 | 307 | 308).then(|| headers.get("location")) {
+            Some(location) => {
+                let location = location.unwrap_or("undefined");
+                Some(url.join(location).map_err(|_| FollowError::BadLocation(location.to_owned()))?)
+            }
+            None => None,
+        };
         match next {
             Some(next) if route.len() <= MAX_REDIRECTS => url = next,
             _ => {
@@ -367,6 +389,13 @@ fn is_certificate_error(err: &reqwest::Error) -> bool {
     text.contains("certificate") || text.contains("invalidcert") || text.contains("unknownissuer")
 }
 
+fn follow_error_text(err: &FollowError) -> String {
+    match err {
+        FollowError::Http(err) => error_text(err),
+        FollowError::BadLocation(location) => format!("a redirect to {location:?}, which is no URL"),
+    }
+}
+
 /// The whole cause chain, which reqwest's `Display` leaves out.
 fn error_text(err: &reqwest::Error) -> String {
     let mut text = err.to_string();
@@ -389,9 +418,10 @@ async fn robots(client: &reqwest::Client, start: &str) {
 /// answer (after at most 10 redirects) counts.
 async fn preflight(client: &reqwest::Client, url: &reqwest::Url) -> Option<Headers> {
     let mut url = url.clone();
+    let mut method = reqwest::Method::OPTIONS;
     for _ in 0..=MAX_REDIRECTS {
         let response = client
-            .request(reqwest::Method::OPTIONS, url.clone())
+            .request(method.clone(), url.clone())
             .header("accept", ACCEPT)
             .header("access-control-request-method", "GET")
             .header("origin", CORS_ORIGIN)
@@ -402,6 +432,10 @@ async fn preflight(client: &reqwest::Client, url: &reqwest::Url) -> Option<Heade
         if status.is_redirection() {
             let location = response.headers().get("location")?.to_str().ok()?;
             url = url.join(location).ok()?;
+            // A 303 is followed with GET (as Node's follow-redirects does).
+            if status == reqwest::StatusCode::SEE_OTHER {
+                method = reqwest::Method::GET;
+            }
             continue;
         }
         return status.is_success().then(|| Headers::from_map(response.headers()));

@@ -44,7 +44,9 @@ impl CookieJar {
         }
         let (domain, host_only) = match cookie.domain().map(|d| d.trim_start_matches('.').to_ascii_lowercase()) {
             Some(domain) if !domain.is_empty() => {
-                if !domain_matches(&host, &domain) || is_public_suffix(&domain) {
+                // An IP address as Domain has no registrable domain: the
+                // Observatory's jar (tough-cookie) refuses the cookie.
+                if !domain_matches(&host, &domain) || is_public_suffix(&domain) || domain.parse::<IpAddr>().is_ok() {
                     return;
                 }
                 (domain, false)

@@ -195,7 +195,7 @@ pub fn sarif(reports: &[SiteReport]) -> String {
         "version": "2.1.0",
         "runs": [{
             "tool": { "driver": {
-                "name": "palisade audit",
+                "name": "palisade",
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             }},

@@ -4,6 +4,7 @@
 
 use super::{test, Page, TestResult};
 use crate::audit::fetch::Session;
+use crate::js;
 use std::collections::BTreeMap;
 
 /// Directive → sources, after the merge and the nonce / strict-dynamic edits.
@@ -28,89 +29,137 @@ const PASSES: &[&str] = &[
 const BROAD: &[&str] = &["ftp:", "http:", "https:", "*", "http://*", "http://*.*", "https://*", "https://*.*"];
 const UNSAFE: &[&str] = &["'unsafe-inline'", "data:"];
 
-/// One policy's directives in order, with their sources.
-type Directives = Vec<(String, Vec<String>)>;
-
 struct Parsed {
     directives: CspData,
     duplicate_report: bool,
 }
 
-/// One policy string's directives, or `None` when the Observatory calls it
-/// invalid (shorter than 6 characters, or a repeated directive other than
-/// `report-uri` / `report-to`).
-fn parse_one(text: &str) -> Option<(Directives, bool)> {
-    let text: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
-    let text = text.trim();
-    if text.chars().count() < 6 {
-        return None;
+/// A source as the merge tracks it: which policy it came from, and
+/// whether it survives.
+#[derive(Clone)]
+struct Entry {
+    source: String,
+    policy: usize,
+    keep: bool,
+}
+
+/// Several policies (header values first, then metas) merged the
+/// Observatory's way, step for step, because its grade depends on the
+/// details: each directive's sources are sorted in English collation
+/// order; within one policy a source that starts with the one sorted
+/// before it is dropped (`https://a.com/x` after `https://a.com`); across
+/// policies a source is kept when the one sorted before it, from another
+/// policy, matches it path-wise. A directive only in the first policy
+/// keeps its sources; one whose sources all go becomes `'none'`. A policy
+/// shorter than 6 characters, a repeated directive (other than
+/// `report-uri` / `report-to`) or a malformed `%` escape in a compared
+/// path is `Err`: the Observatory calls the header invalid.
+fn parse(policies: &[String]) -> Result<Parsed, ()> {
+    let cleaned: Vec<String> = policies
+        .iter()
+        .map(|p| js::trim(&p.chars().filter(|c| *c != '\r' && *c != '\n').collect::<String>()).to_owned())
+        .collect();
+    if cleaned.iter().any(|p| p.is_empty() || js::len(p) < 6) {
+        return Err(());
     }
-    let mut directives: Directives = Vec::new();
-    let mut duplicate = false;
-    for piece in text.split(';') {
-        let mut tokens = piece.split_whitespace();
-        let Some(name) = tokens.next() else { continue };
-        let name = name.to_lowercase();
-        let mut sources: Vec<String> = tokens.map(|t| t.trim().to_lowercase()).collect();
-        if sources.is_empty() {
-            sources.push("'none'".to_owned());
-        }
-        if let Some(existing) = directives.iter_mut().find(|(n, _)| *n == name) {
-            if name == "report-uri" || name == "report-to" {
-                duplicate = true;
-                existing.1 = sources;
+    let mut csp: Vec<(String, Vec<Entry>)> = Vec::new();
+    let mut duplicate_report = false;
+    for (index, policy) in cleaned.iter().enumerate() {
+        let mut seen: Vec<String> = Vec::new();
+        for piece in policy.split(';') {
+            let tokens = js::split_whitespace(piece);
+            let Some((first, values)) = tokens.split_first() else { continue };
+            if first.is_empty() {
                 continue;
             }
-            return None;
-        }
-        directives.push((name, sources));
-    }
-    Some((directives, duplicate))
-}
-
-/// Sorted, and a source that starts with the one before it dropped
-/// (`https://a.com/x` after `https://a.com`, a repeat after itself).
-fn dedupe(mut sources: Vec<String>) -> Vec<String> {
-    sources.sort();
-    let mut out: Vec<String> = Vec::with_capacity(sources.len());
-    for source in sources {
-        if out.last().is_some_and(|prev| source.starts_with(prev.as_str())) {
-            continue;
-        }
-        out.push(source);
-    }
-    out
-}
-
-/// Several policies (header values first, then metas) merged as the
-/// Observatory merges them: a directive only in the first keeps its
-/// sources, one in several keeps what they share, one only in a later
-/// policy becomes `'none'`.
-fn parse(policies: &[String]) -> Result<Parsed, ()> {
-    let mut parsed = Vec::new();
-    let mut duplicate_report = false;
-    for text in policies {
-        let (directives, duplicate) = parse_one(text).ok_or(())?;
-        duplicate_report |= duplicate;
-        parsed.push(directives);
-    }
-    let mut directives = CspData::new();
-    let Some((first, rest)) = parsed.split_first() else { return Ok(Parsed { directives, duplicate_report }) };
-    for (name, sources) in first {
-        let mut kept = dedupe(sources.clone());
-        for later in rest {
-            if let Some((_, other)) = later.iter().find(|(n, _)| n == name) {
-                kept.retain(|s| other.iter().any(|o| o == s || o.starts_with(s.as_str()) || s.starts_with(o.as_str())));
+            let directive = first.to_lowercase();
+            if seen.contains(&directive) {
+                if directive == "report-uri" || directive == "report-to" {
+                    duplicate_report = true;
+                } else {
+                    return Err(());
+                }
+            } else {
+                seen.push(directive.clone());
             }
+            let keep = index == 0;
+            let mut entries: Vec<Entry> =
+                values.iter().map(|v| Entry { source: js::trim(v).to_lowercase(), policy: index, keep }).collect();
+            if values.is_empty() && directive.ends_with("-src") {
+                entries.push(Entry { source: "'none'".to_owned(), policy: index, keep });
+            }
+            let slot = match csp.iter().position(|(d, _)| *d == directive) {
+                Some(at) => at,
+                None => {
+                    csp.push((directive.clone(), Vec::new()));
+                    csp.len() - 1
+                }
+            };
+            let mut combined = if index == 0 { entries } else { [std::mem::take(&mut csp[slot].1), entries].concat() };
+            combined.sort_by(|a, b| js::collate_en(&a.source, &b.source));
+            for i in 1..combined.len() {
+                let (prev_source, prev_policy) = (combined[i - 1].source.clone(), combined[i - 1].policy);
+                let entry = &mut combined[i];
+                if entry.policy == prev_policy && entry.source.starts_with(&prev_source) {
+                    entry.keep = false;
+                }
+                if entry.policy != prev_policy && path_part_match(&prev_source, &entry.source)? {
+                    entry.keep = true;
+                }
+            }
+            combined.retain(|e| e.keep);
+            // After the first policy, what it kept must be matched again
+            // by each later one (the Observatory never unmarks a source a
+            // later policy matched, so a third policy cannot drop it).
+            if index == 0 && cleaned.len() > 1 {
+                for entry in &mut combined {
+                    entry.keep = false;
+                }
+            }
+            csp[slot].1 = combined;
         }
-        directives.insert(name.clone(), if kept.is_empty() { vec!["'none'".to_owned()] } else { kept });
     }
-    for later in rest {
-        for (name, _) in later {
-            directives.entry(name.clone()).or_insert_with(|| vec!["'none'".to_owned()]);
-        }
-    }
+    let directives = csp
+        .into_iter()
+        .map(|(directive, entries)| {
+            let mut sources: Vec<String> = Vec::new();
+            for entry in entries {
+                if !sources.contains(&entry.source) {
+                    sources.push(entry.source);
+                }
+            }
+            if sources.is_empty() {
+                sources.push("'none'".to_owned());
+            }
+            (directive, sources)
+        })
+        .collect();
     Ok(Parsed { directives, duplicate_report })
+}
+
+/// The Observatory's path comparison of two sources split at `/`: `a`
+/// ending in `/` matches what lies under it, otherwise the same number
+/// of parts; each part percent-decoded (`Err` when that fails, as
+/// `decodeURIComponent` throws).
+fn path_part_match(a: &str, b: &str) -> Result<bool, ()> {
+    if a.is_empty() || (a == "/" && b.is_empty()) {
+        return Ok(true);
+    }
+    let exact = !a.ends_with('/');
+    let mut parts_a: Vec<&str> = a.split('/').collect();
+    let parts_b: Vec<&str> = b.split('/').collect();
+    if parts_a.len() > parts_b.len() || (exact && parts_a.len() != parts_b.len()) {
+        return Ok(false);
+    }
+    if !exact {
+        parts_a.pop();
+    }
+    for (x, y) in parts_a.iter().zip(&parts_b) {
+        if js::decode_uri_component(x)? != js::decode_uri_component(y)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn has_nonce_or_hash(sources: &[String]) -> bool {

@@ -10,6 +10,12 @@ fn value(headers: &Headers, name: &str, n: usize) -> Option<String> {
     headers.get(name).map(|v| v.chars().take(n).collect::<String>().trim().to_lowercase())
 }
 
+/// [`value`], with an empty header counted as none (these two tests ask
+/// `if (header)`, and an empty string is false).
+fn value_if_set(headers: &Headers, name: &str, n: usize) -> Option<String> {
+    headers.get(name).filter(|v| !v.is_empty()).and(value(headers, name, n))
+}
+
 pub fn cors(preflight: Option<&Headers>) -> TestResult {
     const NAME: &str = "cross-origin-resource-sharing";
     const EXPECTATION: &str = "cross-origin-resource-sharing-not-implemented";
@@ -106,7 +112,7 @@ pub fn hsts(https: Option<&Session>) -> TestResult {
 
 pub fn x_content_type_options(headers: &Headers) -> TestResult {
     const PASSES: &[&str] = &["x-content-type-options-nosniff"];
-    let result = match value(headers, "x-content-type-options", 256).as_deref() {
+    let result = match value_if_set(headers, "x-content-type-options", 256).as_deref() {
         None => "x-content-type-options-not-implemented",
         Some("nosniff") => "x-content-type-options-nosniff",
         Some(_) => "x-content-type-options-header-invalid",
@@ -123,7 +129,7 @@ pub fn x_frame_options(headers: &Headers, csp: Option<&CspData>) -> TestResult {
     let result = if csp.is_some_and(|data| data.contains_key("frame-ancestors")) {
         "x-frame-options-implemented-via-csp"
     } else {
-        match value(headers, "x-frame-options", 1024).as_deref() {
+        match value_if_set(headers, "x-frame-options", 1024).as_deref() {
             None => "x-frame-options-not-implemented",
             Some("deny" | "sameorigin") => "x-frame-options-sameorigin-or-deny",
             Some(v) if v.starts_with("allow-from") => "x-frame-options-allow-from-origin",

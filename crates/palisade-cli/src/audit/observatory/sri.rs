@@ -21,19 +21,28 @@ const ORDER: &[&str] = &[
     "sri-not-implemented-response-not-html",
 ];
 
-/// The registrable domain (`example.co.uk`), `None` for IP addresses and
-/// names without one, which then all count as one site (as the
-/// Observatory's tldts lookup has it).
+/// The registrable domain as the Observatory's tldts computes it: by the
+/// ICANN part of the public suffix list (private suffixes such as
+/// `github.io` do not count), with an unlisted top-level label as a
+/// suffix of its own (`intranet.test`); `None` for IP addresses and
+/// single labels, which then all count as one site.
 fn registrable(host: &str) -> Option<String> {
     let host = host.split(':').next().unwrap_or(host).trim_matches(['[', ']']).to_ascii_lowercase();
     if host.parse::<std::net::IpAddr>().is_ok() {
         return None;
     }
-    let domain = psl::domain_str(&host)?;
-    // A name under an unknown top-level label (`localhost`, `site.test`)
-    // has no registrable domain in the ICANN list.
-    let suffix = psl::suffix(host.as_bytes())?;
-    suffix.is_known().then(|| domain.to_owned())
+    let mut probe = host.clone();
+    let suffix = loop {
+        let suffix = psl::suffix(probe.as_bytes())?;
+        let text = std::str::from_utf8(suffix.as_bytes()).ok()?.to_owned();
+        match (suffix.typ(), text.split_once('.')) {
+            (Some(psl::Type::Private), Some((_, shorter))) => probe = shorter.to_owned(),
+            _ => break text,
+        }
+    };
+    let rest = host.strip_suffix(&suffix)?.strip_suffix('.')?;
+    let label = rest.rsplit('.').next().filter(|l| !l.is_empty())?;
+    Some(format!("{label}.{suffix}"))
 }
 
 pub fn evaluate(page: &Page, target: &str, https: bool) -> TestResult {
@@ -48,7 +57,8 @@ pub fn evaluate(page: &Page, target: &str, https: bool) -> TestResult {
     for script in &page.scripts {
         let Some(src) = script.src.as_deref() else { continue };
         let lower = src.to_ascii_lowercase();
-        let protocol_relative = lower.starts_with("//") && !lower.starts_with("///");
+        // `^//[^/]`: `//` alone is a relative URL.
+        let protocol_relative = lower.starts_with("//") && lower[2..].chars().next().is_some_and(|c| c != '/');
         let full = lower.starts_with("http://") || lower.starts_with("https://");
         let relative_origin = !protocol_relative && !full;
         let same_site = if full {
