@@ -16,6 +16,15 @@ pub struct Fix {
     pub nginx: Option<&'static str>,
 }
 
+impl Fix {
+    /// `(framework, change)` for each framework that has one, Palisade first.
+    pub fn by_framework(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        [("Palisade", Some(self.palisade)), ("Flask", self.flask), ("Django", self.django), ("nginx", self.nginx)]
+            .into_iter()
+            .filter_map(|(name, text)| Some((name, text?)))
+    }
+}
+
 const fn fix(
     palisade: &'static str,
     flask: Option<&'static str>,

@@ -72,11 +72,8 @@ pub fn human(report: &SiteReport) -> String {
 }
 
 fn push_fix(out: &mut String, fix: &fixes::Fix) {
-    out.push_str(&format!("           Palisade: {}\n", fix.palisade));
-    for (name, text) in [("Flask", fix.flask), ("Django", fix.django), ("nginx", fix.nginx)] {
-        if let Some(text) = text {
-            out.push_str(&format!("           {name}: {text}\n"));
-        }
+    for (name, text) in fix.by_framework() {
+        out.push_str(&format!("           {name}: {text}\n"));
     }
 }
 
@@ -131,13 +128,7 @@ fn sarif_level(level: Level) -> &'static str {
 }
 
 fn fix_text(fix: &fixes::Fix) -> String {
-    let mut text = format!("Palisade: {}", fix.palisade);
-    for (name, t) in [("Flask", fix.flask), ("Django", fix.django), ("nginx", fix.nginx)] {
-        if let Some(t) = t {
-            text.push_str(&format!("\n{name}: {t}"));
-        }
-    }
-    text
+    fix.by_framework().map(|(name, text)| format!("{name}: {text}")).collect::<Vec<_>>().join("\n")
 }
 
 /// SARIF 2.1.0: one rule per failing Observatory result and finding id,
