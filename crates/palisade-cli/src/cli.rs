@@ -63,8 +63,16 @@ pub enum Command {
                       These cookies are signed, not encrypted: the signature stops changes, but every visitor (and \
                       every proxy log, browser extension or XSS payload that sees the cookie) can read the data. \
                       Paste a cookie's value to see what it gives away.\n\n\
+                      With --secret (or --secret-file) it also checks the signature as the framework would, with \
+                      the same key derivation and salts, fallback keys in order, and the framework's default age \
+                      limit (--max-age for your own): a cookie that verifies with a default or leaked key means \
+                      anyone can sign in as any user.\n\n\
+                      Exit codes: 0 decoded (and, with a secret, the framework would accept it), 1 the signature \
+                      does not verify with any secret given or the cookie has expired, 2 not a readable cookie.\n\n\
                       Examples:\n  palisade decode 'eyJfdXNlcl9pZCI6IjQyIn0.Z0Y3Aw.Qm9...'\n  \
-                      palisade decode --format json \"$COOKIE\"")]
+                      palisade decode --format json \"$COOKIE\"\n  \
+                      palisade decode --secret-file secrets.txt \"session=$COOKIE\"\n  \
+                      palisade decode --salt billing --secret-file django-keys.txt \"plan=$SIGNED\"")]
     Decode(DecodeArgs),
     /// What a Content-Security-Policy lets through, with CSP Evaluator's checks.
     #[command(
@@ -196,11 +204,32 @@ pub enum Format {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("secret_given").args(["secret", "secret_file"]).multiple(true)))]
 pub struct DecodeArgs {
-    /// The cookie's value (with or without the `name=` in front).
+    /// The cookie's value (with or without the `name=` in front; a Django signed cookie needs its name).
     pub cookie: String,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+    /// Check the signature with this secret key (SECRET_KEY, the JWT secret). Repeat for fallbacks, current key
+    /// first (SECRET_KEY_FALLBACKS). A secret on the command line lands in shell history and `ps`: prefer
+    /// --secret-file.
+    #[arg(long, value_name = "KEY", value_parser = parse_secret)]
+    pub secret: Vec<crate::decode::Secret>,
+    /// Read secrets from FILE, one per line, after any --secret (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<String>,
+    /// The salt the application signs with, if not the framework's default (Django: set_signed_cookie's salt,
+    /// signing.dumps' salt; Flask: a custom session interface's).
+    #[arg(long, requires = "secret_given")]
+    pub salt: Option<String>,
+    /// The age limit your application applies, in seconds, instead of the framework's default
+    /// (PERMANENT_SESSION_LIFETIME, SESSION_COOKIE_AGE, Starlette's max_age).
+    #[arg(long, value_name = "SECONDS", requires = "secret_given")]
+    pub max_age: Option<u64>,
+}
+
+fn parse_secret(text: &str) -> Result<crate::decode::Secret, String> {
+    Ok(crate::decode::Secret::new(text.as_bytes().to_vec()))
 }
 
 /// Where an SRI input comes from.

@@ -63,17 +63,47 @@ async fn run(cli: Cli) -> ExitCode {
             Ok(key) => print_lines(&[key.as_str()]),
             Err(err) => fail(&err.to_string()),
         },
-        Command::Decode(args) => match decode::decode(&args.cookie) {
-            Ok(decoded) => match args.format {
-                Format::Human => print_lines(&[decode::human(&decoded).trim_end()]),
-                Format::Json => match serde_json::to_string_pretty(&decoded) {
-                    Ok(json) => print_lines(&[json]),
-                    Err(err) => fail(&format!("cannot write JSON: {err}")),
-                },
-            },
-            Err(err) => fail(&err.to_string()),
-        },
+        Command::Decode(args) => decode_command(&args),
     }
+}
+
+/// `palisade decode`: exit 0 when decoded (and, with --secret, accepted),
+/// 1 when a secret was given and the signature fails or the cookie expired.
+fn decode_command(args: &cli::DecodeArgs) -> ExitCode {
+    let mut decoded = match decode::decode(&args.cookie) {
+        Ok(decoded) => decoded,
+        Err(err) => return fail(&err.to_string()),
+    };
+    let mut secrets = args.secret.clone();
+    if let Some(file) = &args.secret_file {
+        match decode::read_secret_file(file) {
+            Ok(more) => secrets.extend(more),
+            Err(err) => return fail(&err),
+        }
+    }
+    let mut accepted = true;
+    if !secrets.is_empty() {
+        let options = decode::VerifyOptions { salt: args.salt.clone(), max_age: args.max_age, now: unix_now() };
+        match decoded.verify(&secrets, &options) {
+            Ok(check) => accepted = check.accepted(),
+            Err(err) => return fail(&err.to_string()),
+        }
+    }
+    let printed = match args.format {
+        Format::Human => print_lines(&[decode::human(&decoded).trim_end()]),
+        Format::Json => match serde_json::to_string_pretty(&decoded) {
+            Ok(json) => print_lines(&[json]),
+            Err(err) => fail(&format!("cannot write JSON: {err}")),
+        },
+    };
+    if printed == ExitCode::SUCCESS && !accepted {
+        return ExitCode::from(EXIT_BELOW_THRESHOLD);
+    }
+    printed
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn print_lines<S: AsRef<str>>(lines: &[S]) -> ExitCode {

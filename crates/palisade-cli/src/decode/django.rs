@@ -4,6 +4,7 @@
 //! base64url JSON, with a leading `.` when zlib made it shorter;
 //! `set_signed_cookie` leaves the value as it is.
 
+use super::verify::Signed;
 use super::{json, parts, Decoded, Kind};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -33,6 +34,9 @@ pub(super) fn decode(value: &str) -> Option<Decoded> {
         header: None,
         data,
         warnings: Vec::new(),
+        cookie_name: None,
+        signed: Signed::split(value, ':'),
+        signature_check: None,
     })
 }
 

@@ -5,6 +5,7 @@
 //! session: the payload is standard base64 (with `=` padding) of
 //! `json.dumps`, whose separators have spaces.
 
+use super::verify::Signed;
 use super::{flask_tags, json, parts, Decoded, Kind};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -39,6 +40,9 @@ pub(super) fn decode(value: &str) -> Option<Decoded> {
         header: None,
         data,
         warnings: Vec::new(),
+        cookie_name: None,
+        signed: Signed::split(value, '.'),
+        signature_check: None,
     })
 }
 

@@ -1,6 +1,7 @@
 //! JSON Web Tokens in compact form: `header.payload.signature`, each part
 //! base64url JSON (RFC 7519). The claims are readable by anyone.
 
+use super::verify::Signed;
 use super::{json, Decoded, Kind};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -35,5 +36,8 @@ pub(super) fn decode(value: &str) -> Option<Decoded> {
         header: Some(header),
         data,
         warnings,
+        cookie_name: None,
+        signed: Signed::split(value, '.'),
+        signature_check: None,
     })
 }

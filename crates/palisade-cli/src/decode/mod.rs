@@ -12,6 +12,9 @@ mod flask_tags;
 mod itsdangerous;
 mod jwt;
 mod parts;
+mod verify;
+
+pub use verify::{Options as VerifyOptions, Secret, SignatureCheck, VerifyError};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -90,6 +93,24 @@ pub struct Decoded {
     /// Worth knowing besides the data (e.g. `alg: none`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The name pasted in front of the value (`name=value`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie_name: Option<String>,
+    /// What the signature covers; never shown.
+    #[serde(skip)]
+    signed: verify::Signed,
+    /// With `--secret`: whether the signature holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_check: Option<SignatureCheck>,
+}
+
+impl Decoded {
+    /// Checks the signature with `secrets` (the current key first, then
+    /// fallbacks) and keeps the outcome in `signature_check`.
+    pub fn verify(&mut self, secrets: &[Secret], options: &VerifyOptions) -> Result<&SignatureCheck, VerifyError> {
+        let check = verify::verify(self, secrets, options)?;
+        Ok(self.signature_check.insert(check))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,25 +123,51 @@ pub struct Unrecognized;
 /// Decodes `input`: a cookie value, optionally with its `name=` and quotes.
 pub fn decode(input: &str) -> Result<Decoded, Unrecognized> {
     let value = unquote(input.trim());
-    detect(value).or_else(|| without_name(value).and_then(detect)).ok_or(Unrecognized)
+    // The name first: a Django signed cookie's value may be anything, so
+    // `plan=premium:…` would otherwise be read as a value `plan=premium`.
+    let named = without_name(value).and_then(|(name, value)| {
+        let mut decoded = detect(value)?;
+        decoded.cookie_name = Some(name.to_owned());
+        Some(decoded)
+    });
+    named.or_else(|| detect(value)).ok_or(Unrecognized)
 }
 
 fn detect(value: &str) -> Option<Decoded> {
     jwt::decode(value).or_else(|| itsdangerous::decode(value)).or_else(|| django::decode(value))
 }
 
-/// `name=value` → `value` (a pasted `Cookie` or `Set-Cookie` pair).
-fn without_name(text: &str) -> Option<&str> {
+/// `name=value` → (`name`, `value`) (a pasted `Cookie` or `Set-Cookie` pair).
+fn without_name(text: &str) -> Option<(&str, &str)> {
     let (name, value) = text.split_once('=')?;
     let value = value.split(';').next().unwrap_or(value);
     let is_token =
         !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    (is_token && !value.is_empty()).then(|| unquote(value.trim()))
+    (is_token && !value.is_empty()).then(|| (name, unquote(value.trim())))
 }
 
 /// Python's `SimpleCookie` wraps some values in double quotes.
 fn unquote(text: &str) -> &str {
     text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text)
+}
+
+/// The secrets in `path` (`-`: standard input), one per line; blank lines
+/// are skipped. The error names the file, never its content.
+pub fn read_secret_file(path: &str) -> Result<Vec<Secret>, String> {
+    use std::io::Read;
+    let mut text = zeroize::Zeroizing::new(String::new());
+    let read = if path == "-" {
+        std::io::stdin().read_to_string(&mut text)
+    } else {
+        std::fs::File::open(path).and_then(|mut file| file.read_to_string(&mut text))
+    };
+    read.map_err(|err| format!("cannot read the secrets in {path}: {err}"))?;
+    Ok(text
+        .lines()
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .filter(|line| !line.is_empty())
+        .map(|line| Secret::new(line.as_bytes().to_vec()))
+        .collect())
 }
 
 /// The report a person reads.
@@ -134,7 +181,13 @@ pub fn human(decoded: &Decoded) -> String {
     if let Some(at) = decoded.signed_at {
         out.push_str(&format!("Signed at {}.\n", parts::utc(at)));
     }
-    out.push_str(&format!("Signature: {}, not checked (it needs the secret key).\n", decoded.signature));
+    match &decoded.signature_check {
+        Some(check) => {
+            out.push_str(&format!("Signed with {}.\n", decoded.signature));
+            out.push_str(&verify::human(check));
+        }
+        None => out.push_str(&format!("Signature: {}, not checked (--secret checks it).\n", decoded.signature)),
+    }
     if let Some(header) = &decoded.header {
         out.push_str(&format!("Header: {}\n", serde_json::to_string(header).unwrap_or_default()));
     }

@@ -12,7 +12,11 @@ import base64
 import datetime
 import json
 import sys
+import time
+import unittest.mock
 import uuid
+
+import itsdangerous
 
 SECRET = "oracle-secret-" + "x" * 40
 
@@ -37,8 +41,14 @@ def show(value):
     return value
 
 
-def emit(name, kind, cookie, data, compressed=False):
-    print(json.dumps({"name": name, "kind": kind, "cookie": cookie, "data": data, "compressed": compressed}))
+def emit(name, kind, cookie, data, compressed=False, **verify):
+    """One case. `verify` says how the library checks the signature: the
+    `secret`, and where needed the `cookie_name` and `salt`; `accepted` is
+    whether the library itself accepts the cookie (False when expired)."""
+    verify.setdefault("secret", SECRET)
+    verify.setdefault("accepted", True)
+    line = {"name": name, "kind": kind, "cookie": cookie, "data": data, "compressed": compressed}
+    print(json.dumps({**line, "verify": verify}))
 
 
 def flask_cookies():
@@ -82,6 +92,26 @@ def flask_cookies():
         emit(name, "flask", cookie, data, cookie.startswith("."))
         client.delete_cookie("session")
 
+    # Signed 40 days ago: past PERMANENT_SESSION_LIFETIME (31 days), so
+    # Flask refuses it although the signature is good.
+    with unittest.mock.patch("time.time", return_value=time.time() - 40 * 86400):
+        cookie = serializer.dumps({"_user_id": "42"})
+    try:
+        serializer.loads(cookie, max_age=app.permanent_session_lifetime.total_seconds())
+        accepted = True
+    except itsdangerous.SignatureExpired:
+        accepted = False
+    emit("flask-expired", "flask", cookie, {"_user_id": "42"}, accepted=accepted)
+
+    # SECRET_KEY_FALLBACKS (Flask 3.1): a cookie signed with the old key is
+    # still accepted after the key was rotated.
+    rotated = Flask("rotated")
+    rotated.secret_key = "the-new-" + SECRET
+    rotated.config["SECRET_KEY_FALLBACKS"] = [SECRET]
+    old_cookie = serializer.dumps({"_user_id": "7"})
+    back = rotated.session_interface.get_signing_serializer(rotated).loads(old_cookie)
+    emit("flask-fallback-key", "flask", old_cookie, show(dict(back)), fallback=SECRET, secret="the-new-" + SECRET)
+
 
 def django_cookies():
     import django
@@ -107,7 +137,13 @@ def django_cookies():
     response = HttpResponse()
     response.set_signed_cookie("plan", "premium:annual", salt="billing")
     cookie = response.cookies["plan"].value
-    emit("django-signed-cookie", "django-signed-cookie", cookie, "premium:annual")
+    back = signing._unsign_cookie(cookie, cookie_name="plan", salt="billing")
+    emit("django-signed-cookie", "django-signed-cookie", cookie, back, cookie_name="plan", salt="billing")
+    # Before Django 5.2.x's v2 salt, the salt was name + salt; Django still
+    # accepts those (SIGNED_COOKIE_LEGACY_SALT_FALLBACK).
+    legacy = signing.get_cookie_signer(salt=signing._cookie_signer_legacy_salt("plan", "billing")).sign("basic")
+    back = signing._unsign_cookie(legacy, cookie_name="plan", salt="billing")
+    emit("django-signed-cookie-legacy", "django-signed-cookie", legacy, back, cookie_name="plan", salt="billing")
 
 
 def starlette_cookies():
@@ -137,9 +173,20 @@ def starlette_cookies():
 def jwts():
     import jwt
 
-    claims = {"sub": "1234", "name": "Ada", "admin": True, "iat": 1764660600, "exp": 1764664200}
+    now = int(time.time())
+    claims = {"sub": "1234", "name": "Ada", "admin": True, "iat": now, "exp": now + 3600}
     emit("jwt-hs256", "jwt", jwt.encode(claims, SECRET, algorithm="HS256"), claims)
-    emit("jwt-none", "jwt", jwt.encode({"sub": "1"}, None, algorithm="none"), {"sub": "1"})
+    emit("jwt-hs512", "jwt", jwt.encode(claims, SECRET, algorithm="HS512"), claims)
+    old = {"sub": "1234", "iat": now - 7200, "exp": now - 3600}
+    token = jwt.encode(old, SECRET, algorithm="HS256")
+    try:
+        jwt.decode(token, SECRET, algorithms=["HS256"])
+        accepted = True
+    except jwt.ExpiredSignatureError:
+        accepted = False
+    emit("jwt-expired", "jwt", token, old, accepted=accepted)
+    # An alg "none" token has no signature to check: no secret makes it valid.
+    emit("jwt-none", "jwt", jwt.encode({"sub": "1"}, None, algorithm="none"), {"sub": "1"}, accepted=False)
 
 
 if __name__ == "__main__":
