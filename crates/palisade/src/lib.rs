@@ -32,6 +32,7 @@
 //! | `redis` | off | `store::RedisStore`, standalone or Redis Cluster, for several app instances |
 //! | `minijinja` | off | `{{ csrf_field() }}`, `{{ csrf_token() }}`, `{{ csp_nonce() }}` and the SRI tag helpers in minijinja templates |
 //! | `bench-internals` | off | hidden entry points for the benchmarks in `bench/`; not API, no stability promise |
+//! | `fuzz-internals` | off | hidden entry points for the fuzz targets in `fuzz/`; not API, no stability promise |
 //!
 //! Without `axum`, every layer is still a plain tower layer over `http`
 //! types; the handlers reach the session through the request extensions.
@@ -66,6 +67,9 @@ pub mod client;
 pub mod clock;
 pub mod cookie;
 pub mod csrf;
+#[cfg(feature = "fuzz-internals")]
+#[doc(hidden)]
+pub mod fuzz_internals;
 pub mod headers;
 pub mod https;
 pub mod keys;

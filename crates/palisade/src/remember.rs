@@ -193,6 +193,12 @@ impl std::fmt::Debug for Token {
     }
 }
 
+/// Whether a decrypted remember-me payload has the token layout (for the fuzz targets).
+#[cfg(feature = "fuzz-internals")]
+pub(crate) fn payload_is_token(payload: &[u8]) -> bool {
+    Token::from_payload(payload).is_some()
+}
+
 impl Token {
     fn generate() -> Self {
         Self { selector: crate::random::bytes(), validator: crate::random::bytes() }

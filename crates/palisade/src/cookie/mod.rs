@@ -24,7 +24,7 @@
 
 mod attributes;
 mod codec;
-mod xchacha;
+pub(crate) mod xchacha;
 
 pub use attributes::{CookieAttributes, CookieConfigError, SameSite, MAX_COOKIE_CANDIDATES};
 pub use codec::{CookieCodec, CookieError, Decoded, Protection, MAX_COOKIE_BYTES};

@@ -60,9 +60,9 @@
 //! rotation in the same request (a page shown by the login handler) is made
 //! from a new secret that is stored with the new session, so it verifies.
 
-mod body;
+pub(crate) mod body;
 mod config;
-mod double_submit;
+pub(crate) mod double_submit;
 mod extract;
 mod layer;
 mod origin;
