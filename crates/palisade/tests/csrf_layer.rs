@@ -379,6 +379,64 @@ async fn origin_only_mode_needs_no_token_and_token_only_mode_ignores_origins() {
     assert_eq!(reply.text(), MISSING);
 }
 
+/// A WebSocket handshake is a GET, so the safe-method rule would let it
+/// through, yet the browser sends the site's cookies with it: a page on
+/// evil.example opening `wss://example.com/ws` talks to the app as the
+/// signed-in user (cross-site WebSocket hijacking). Browsers always send
+/// `Origin` on it (RFC 6455 §4.1), so the layer checks that.
+fn websocket(origin: Option<&str>) -> http::request::Builder {
+    let mut req = get_req("/ws")
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+    if let Some(origin) = origin {
+        req = req.header(header::ORIGIN, origin);
+    }
+    req
+}
+
+#[tokio::test]
+async fn a_websocket_handshake_from_another_origin_is_refused() {
+    for checks in [Checks::OriginAndToken, Checks::OriginOnly, Checks::TokenOnly] {
+        let app = App::new(default_layer().checks(checks).trusted_origin("https://admin.example.com"));
+        let c = app.client();
+        type Case = (&'static str, Option<&'static str>, StatusCode);
+        let cases: &[Case] = &[
+            ("own origin", Some("https://example.com"), StatusCode::OK),
+            ("own origin, default port", Some("https://example.com:443"), StatusCode::OK),
+            ("trusted origin", Some("https://admin.example.com"), StatusCode::OK),
+            ("no Origin: not a browser, so no ambient cookies to abuse", None, StatusCode::OK),
+            ("another site", Some("https://evil.example"), StatusCode::FORBIDDEN),
+            ("suffix trick", Some("https://example.com.evil.example"), StatusCode::FORBIDDEN),
+            ("plain-HTTP twin", Some("http://example.com"), StatusCode::FORBIDDEN),
+            ("null (sandboxed frame)", Some("null"), StatusCode::FORBIDDEN),
+            ("not an origin", Some("https://example.com/path"), StatusCode::FORBIDDEN),
+        ];
+        for (name, origin, expected) in cases {
+            let reply = c.send(websocket(*origin), Body::empty()).await;
+            assert_eq!(reply.status, *expected, "{checks:?}: {name}");
+            if *expected == StatusCode::FORBIDDEN {
+                assert_eq!(reply.text(), CROSS, "{name}");
+                assert!(reply.vary().iter().any(|v| v.contains("Origin")), "{name}: the answer depends on Origin");
+            }
+        }
+        // Case and spacing of the upgrade token do not matter (RFC 9110 §7.8).
+        let req = get_req("/ws").header(header::UPGRADE, "WebSocket").header(header::ORIGIN, "https://evil.example");
+        assert_eq!(c.send(req, Body::empty()).await.status, StatusCode::FORBIDDEN, "{checks:?}");
+        // A plain GET from another site is still a safe request.
+        let req = get_req("/ws").header(header::ORIGIN, "https://evil.example");
+        assert_eq!(c.send(req, Body::empty()).await.status, StatusCode::OK, "{checks:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_exempt_path_accepts_websockets_from_anywhere() {
+    let app = App::new(default_layer().exempt("/ws"));
+    let reply = app.client().send(websocket(Some("https://evil.example")), Body::empty()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
 // ---- double-submit cookies ----
 
 fn double_submit_app() -> App {

@@ -129,12 +129,23 @@ where
         let session = req.extensions().get::<Session>().cloned();
         let ctx = Arc::new(RequestCsrf::new(self.shared.clone(), session, req.headers()));
         req.extensions_mut().insert(ctx.clone());
-        let checked = !is_safe(req.method()) && !self.shared.exempt.contains(req.uri().path());
+        let exempt = self.shared.exempt.contains(req.uri().path());
+        let handshake = !exempt && origin::is_websocket_handshake(req.method(), req.headers());
+        let checked = !exempt && (handshake || !is_safe(req.method()));
         // The clone that was made ready is the one we call (tower's rule).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let req = if checked {
+            let req = if handshake {
+                if !websocket_origin_allowed(&ctx, &req) {
+                    tracing::warn!(
+                        path = req.uri().path(),
+                        "CSRF check failed: WebSocket handshake from another origin"
+                    );
+                    return Ok(rejection(RejectReason::CrossOrigin));
+                }
+                req.map(RequestBody::inner)
+            } else if checked {
                 let (method, path) = (req.method().clone(), req.uri().path().to_owned());
                 match verify(&ctx, req).await {
                     Ok(req) => req,
@@ -157,6 +168,20 @@ where
     }
 }
 
+/// The Origin check of a WebSocket handshake: on in every [`Checks`](super::Checks)
+/// mode, since no token can protect a handshake.
+fn websocket_origin_allowed<B>(ctx: &RequestCsrf, req: &Request<B>) -> bool {
+    origin::check_websocket(req.headers(), req.uri(), &ctx.shared().origin, request_scheme(req))
+}
+
+/// The scheme the trusted-proxy layer decided, if it ran.
+fn request_scheme<B>(req: &Request<B>) -> Option<Scheme> {
+    req.extensions().get::<RequestScheme>().map(|scheme| match scheme {
+        RequestScheme::Http => Scheme::Http,
+        RequestScheme::Https => Scheme::Https,
+    })
+}
+
 /// Runs the configured checks; on success gives back the request with its
 /// body intact.
 async fn verify<B>(ctx: &RequestCsrf, req: Request<B>) -> Result<Request<RequestBody<B>>, RejectReason>
@@ -165,10 +190,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let shared = ctx.shared();
-    let scheme = req.extensions().get::<RequestScheme>().map(|scheme| match scheme {
-        RequestScheme::Http => Scheme::Http,
-        RequestScheme::Https => Scheme::Https,
-    });
+    let scheme = request_scheme(&req);
     let evidence = if shared.checks.origin() {
         origin::check(req.headers(), req.uri(), &shared.origin, scheme).map_err(|()| RejectReason::CrossOrigin)?
     } else {

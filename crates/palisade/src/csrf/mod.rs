@@ -26,10 +26,16 @@
 //!
 //! What the layer does with every request:
 //!
-//! 1. **Safe methods** (GET, HEAD, OPTIONS, TRACE) pass untouched: they
-//!    must not change state, so forging one gains nothing.
-//! 2. **Exempt paths**, named one by one with
+//! 1. **Exempt paths**, named one by one with
 //!    [`exempt`](CsrfLayerBuilder::exempt), pass untouched.
+//! 2. **WebSocket handshakes** (`Upgrade: websocket`, or HTTP/2's extended
+//!    CONNECT) are GETs the browser sends with the site's cookies, and no
+//!    token can ride on them: a page on another site could open a socket as
+//!    the signed-in user (cross-site WebSocket hijacking). Their `Origin`,
+//!    which browsers always send, must be this origin or a trusted one, in
+//!    every [`Checks`] mode; one without `Origin` is not from a browser.
+//!    **Other safe methods** (GET, HEAD, OPTIONS, TRACE) pass untouched:
+//!    they must not change state, so forging one gains nothing.
 //! 3. **Origin check** (stateless, first): `Sec-Fetch-Site: same-origin` or
 //!    `none` passes, `same-site` / `cross-site` is refused; without it, an
 //!    `Origin` must equal the app's own origin (scheme, host and port);

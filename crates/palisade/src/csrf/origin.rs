@@ -244,6 +244,32 @@ pub(crate) fn check(
     Ok(Evidence::Unknown)
 }
 
+/// Whether a WebSocket handshake may come from where its `Origin` says.
+///
+/// A handshake is a GET (or, over HTTP/2, an extended CONNECT) that the
+/// browser sends with the site's cookies, and once open the socket carries
+/// whatever the page on the other end writes: a page on another site could
+/// act as the signed-in user (cross-site WebSocket hijacking). No token can
+/// ride along (the browser API sets no headers), but browsers always send
+/// `Origin` on a handshake (RFC 6455 §4.1, fetch's WebSocket rules), so it
+/// must be this origin or a trusted one. A handshake without `Origin` does
+/// not come from a browser, so it carries no ambient cookies to abuse.
+pub(crate) fn check_websocket(headers: &HeaderMap, uri: &Uri, policy: &OriginPolicy, scheme: Option<Scheme>) -> bool {
+    let Some(origin) = header(headers, ORIGIN) else { return true };
+    let Ok(Some(origin)) = origin.map(Origin::parse) else { return false };
+    own_origin(headers, uri, policy, scheme).as_ref() == Some(&origin) || policy.trusted.contains(&origin)
+}
+
+/// A WebSocket opening handshake: `Upgrade: websocket` (HTTP/1.1), or a
+/// CONNECT carrying `Sec-WebSocket-Version` (HTTP/2's extended CONNECT,
+/// RFC 8441).
+pub(crate) fn is_websocket_handshake(method: &http::Method, headers: &HeaderMap) -> bool {
+    let upgrade = headers.get_all(http::header::UPGRADE).iter().any(|value| {
+        value.to_str().is_ok_and(|v| v.split(',').any(|token| token.trim().eq_ignore_ascii_case("websocket")))
+    });
+    upgrade || (method == http::Method::CONNECT && headers.contains_key("sec-websocket-version"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,7 @@ pub fn routes() -> Router {
         .route("/tokens/{n}", get(tokens))
         .route("/token-unused", get(token_unused))
         .route("/plain", get(plain))
+        .route("/ws", get(plain))
         .route("/visit", get(visit))
         .route("/submit", any(echo))
         .route("/webhook", post(echo))
