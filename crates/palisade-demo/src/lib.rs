@@ -145,6 +145,9 @@ pub enum DemoError {
     Serve(std::io::Error),
 }
 
+/// The demo's name in its key derivation.
+pub const APP_CONTEXT: &str = "palisade-demo";
+
 /// Builds the whole app (routes, session layer, security middleware) and
 /// starts the background session sweeper on the current tokio runtime.
 pub async fn build_app(config: &DemoConfig) -> Result<Router, DemoError> {
@@ -157,6 +160,9 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
         Some(keys) => keys.clone(),
         None => secret::load_or_generate(&config.data_dir)?,
     };
+    // Its own HKDF context: another app given the same secret cannot read
+    // or forge the demo's cookies (KeyRing::with_app_context).
+    let keys = keys.with_app_context(APP_CONTEXT)?;
     let url = sqlite_url(&config.data_dir.join(DATABASE_FILE))?;
     let database = SqliteStore::connect(&url).await?;
     let users = users::Users::new(database.pool().clone()).await?;

@@ -54,7 +54,12 @@ pub enum KeyError {
     LowEntropy,
     #[error("two secrets in the key ring are identical or share a key id; remove the duplicate")]
     Duplicate,
+    #[error("an app context is a name of 1 to {MAX_APP_CONTEXT_LEN} bytes without NUL, such as \"billing\"")]
+    BadAppContext,
 }
+
+/// The longest app context [`KeyRing::with_app_context`] takes.
+pub const MAX_APP_CONTEXT_LEN: usize = 255;
 
 impl std::fmt::Debug for KeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -138,21 +143,24 @@ impl MasterSecret {
         let bytes = Zeroizing::new(bytes);
         check_secret(&bytes)?;
         let mut id = [0u8; 4];
-        hkdf_expand(&bytes, b"palisade/v1/key-id", &mut id);
+        hkdf_expand(&bytes, &[b"palisade/v1/key-id"], &mut id);
         Ok(Self { bytes: bytes.to_vec(), id: KeyId(id) })
     }
 
-    fn derive(&self, purpose: Purpose) -> SubKey {
+    fn derive(&self, purpose: Purpose, context: Option<&str>) -> SubKey {
         let mut key = SubKey { id: self.id, bytes: [0u8; 32] };
-        hkdf_expand(&self.bytes, purpose.info(), &mut key.bytes);
+        match context {
+            None => hkdf_expand(&self.bytes, &[purpose.info()], &mut key.bytes),
+            Some(app) => hkdf_expand(&self.bytes, &[purpose.info(), b"\0app:", app.as_bytes()], &mut key.bytes),
+        }
         key
     }
 }
 
-fn hkdf_expand(secret: &[u8], info: &[u8], out: &mut [u8]) {
+fn hkdf_expand(secret: &[u8], info: &[&[u8]], out: &mut [u8]) {
     let hk = Hkdf::<Sha256>::new(Some(b"palisade key derivation v1"), secret);
     // `expand` only fails for outputs longer than 255 * 32 bytes; ours are <= 32.
-    if hk.expand(info, out).is_err() {
+    if hk.expand_multi_info(info, out).is_err() {
         unreachable!("HKDF output length is fixed and small");
     }
 }
@@ -246,19 +254,22 @@ impl PurposeKeys {
 #[derive(Clone)]
 pub struct KeyRing {
     secrets: std::sync::Arc<Vec<MasterSecret>>,
+    /// The application's name in every sub-key's HKDF info; see
+    /// [`KeyRing::with_app_context`]. Not secret.
+    context: Option<std::sync::Arc<str>>,
 }
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ids: Vec<KeyId> = self.secrets.iter().map(|s| s.id).collect();
-        f.debug_struct("KeyRing").field("key_ids", &ids).finish()
+        f.debug_struct("KeyRing").field("key_ids", &ids).field("app_context", &self.context).finish()
     }
 }
 
 impl KeyRing {
     /// A ring with one primary secret given as raw bytes.
     pub fn from_bytes(secret: Vec<u8>) -> Result<Self, KeyError> {
-        Ok(Self { secrets: std::sync::Arc::new(vec![MasterSecret::new(secret)?]) })
+        Ok(Self { secrets: std::sync::Arc::new(vec![MasterSecret::new(secret)?]), context: None })
     }
 
     /// A ring with one primary secret given in base64 (standard or URL-safe).
@@ -280,7 +291,26 @@ impl KeyRing {
         let mut secrets: Vec<MasterSecret> =
             self.secrets.iter().map(|s| MasterSecret { bytes: s.bytes.clone(), id: s.id }).collect();
         secrets.push(new);
-        Ok(Self { secrets: std::sync::Arc::new(secrets) })
+        Ok(Self { secrets: std::sync::Arc::new(secrets), context: self.context })
+    }
+
+    /// Derives every sub-key for the application called `app` (its name in
+    /// the HKDF info), for the primary secret and every fallback.
+    ///
+    /// Stops one app's cookies working in another: when two apps are given
+    /// the same secret (one `PALISADE_SECRET_KEY` copied into two
+    /// deployments, a shared secrets file), without a context a session
+    /// cookie from one signs its holder in to the other wherever the user
+    /// ids overlap. With different contexts their keys are unrelated.
+    /// Every instance of one app must use the same context; setting one on
+    /// a running app signs everyone out once (their cookies were made
+    /// without it). The name is not secret.
+    pub fn with_app_context(mut self, app: &str) -> Result<Self, KeyError> {
+        if app.is_empty() || app.len() > MAX_APP_CONTEXT_LEN || app.contains('\0') {
+            return Err(KeyError::BadAppContext);
+        }
+        self.context = Some(app.into());
+        Ok(self)
     }
 
     /// Reads `PALISADE_SECRET_KEY` and, if set, the comma-separated
@@ -319,7 +349,7 @@ impl KeyRing {
 
     /// The sub-keys for `purpose`.
     pub fn derive(&self, purpose: Purpose) -> PurposeKeys {
-        let mut keys = self.secrets.iter().map(|s| s.derive(purpose));
+        let mut keys = self.secrets.iter().map(|s| s.derive(purpose, self.context.as_deref()));
         let primary = keys.next().unwrap_or_else(|| unreachable!("a KeyRing always holds a primary secret"));
         PurposeKeys { primary, fallbacks: keys.collect() }
     }
@@ -333,6 +363,24 @@ impl KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Without an app context the sub-keys are exactly what they were before
+    /// contexts existed (HKDF-SHA256, salt "palisade key derivation v1",
+    /// info = the purpose label): cookies made by older versions stay valid.
+    #[test]
+    fn without_a_context_the_derivation_is_unchanged() {
+        let secret: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(73).wrapping_add(19)).collect();
+        let ring = KeyRing::from_bytes(secret.clone()).unwrap();
+        let hk = Hkdf::<Sha256>::new(Some(b"palisade key derivation v1"), &secret);
+        let mut expected = [0u8; 32];
+        hk.expand(b"palisade/v1/csrf", &mut expected).unwrap();
+        assert_eq!(ring.derive(Purpose::Csrf).primary().expose(), &expected);
+        let mut with_app = [0u8; 32];
+        hk.expand(b"palisade/v1/csrf\0app:billing", &mut with_app).unwrap();
+        let billing = ring.with_app_context("billing").unwrap();
+        assert_eq!(billing.derive(Purpose::Csrf).primary().expose(), &with_app);
+        assert!(format!("{billing:?}").contains("billing"), "the context is not secret: {billing:?}");
+    }
 
     #[test]
     fn refuses_short_secrets() {

@@ -173,3 +173,50 @@ proptest! {
         }
     }
 }
+
+/// Two apps given the same secret (one `PALISADE_SECRET_KEY` copied into
+/// both deployments) must not accept each other's cookies: a session from
+/// the staff wiki would otherwise sign its holder in to billing.
+#[test]
+fn apps_sharing_a_secret_with_different_contexts_refuse_each_others_cookies() {
+    let secret = KeyRing::generate_secret_base64();
+    let billing = KeyRing::from_base64(&secret).unwrap().with_app_context("billing").unwrap();
+    let wiki = KeyRing::from_base64(&secret).unwrap().with_app_context("wiki").unwrap();
+    let billing_again = KeyRing::from_base64(&secret).unwrap().with_app_context("billing").unwrap();
+    let plain = KeyRing::from_base64(&secret).unwrap();
+    for purpose in [Purpose::SessionSigning, Purpose::SessionEncryption, Purpose::CookieSigning] {
+        let encrypted = purpose == Purpose::SessionEncryption;
+        let codec = |ring: &KeyRing| {
+            if encrypted {
+                CookieCodec::encrypted(ring, purpose)
+            } else {
+                CookieCodec::signed(ring, purpose)
+            }
+        };
+        let value = codec(&billing).encode(NAME, b"user=1", NOW).unwrap();
+        assert!(codec(&billing_again).decode(NAME, &value, NOW).is_ok(), "{purpose:?}: same app, another instance");
+        assert!(codec(&wiki).decode(NAME, &value, NOW).is_err(), "{purpose:?}: another app");
+        assert!(codec(&plain).decode(NAME, &value, NOW).is_err(), "{purpose:?}: an app without a context");
+        let from_plain = codec(&plain).encode(NAME, b"user=1", NOW).unwrap();
+        assert!(codec(&billing).decode(NAME, &from_plain, NOW).is_err(), "{purpose:?}");
+    }
+    // A fallback secret gets the same context: rotation keeps working.
+    let old = KeyRing::generate_secret_base64();
+    let before = KeyRing::from_base64(&old).unwrap().with_app_context("billing").unwrap();
+    let after =
+        KeyRing::from_base64(&secret).unwrap().with_fallback_base64(&old).unwrap().with_app_context("billing").unwrap();
+    let value = CookieCodec::signed(&before, Purpose::CookieSigning).encode(NAME, b"x", NOW).unwrap();
+    let decoded = CookieCodec::signed(&after, Purpose::CookieSigning).decode(NAME, &value, NOW).unwrap();
+    assert!(decoded.needs_reissue);
+}
+
+#[test]
+fn an_app_context_must_be_a_short_name() {
+    let ring = || KeyRing::generate();
+    assert!(ring().with_app_context("").is_err());
+    assert!(ring().with_app_context("a\0b").is_err());
+    assert!(ring().with_app_context(&"x".repeat(256)).is_err());
+    assert!(ring().with_app_context("billing-eu.example/v2").is_ok());
+    let err = ring().with_app_context("").unwrap_err().to_string();
+    assert!(err.contains("app context"), "{err}");
+}
