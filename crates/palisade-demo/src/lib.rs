@@ -145,6 +145,10 @@ pub enum DemoError {
     Serve(std::io::Error),
 }
 
+/// At most this many devices signed in per user; one more signs out the
+/// oldest (shown on the devices page).
+pub const MAX_SESSIONS_PER_USER: usize = 10;
+
 /// The demo's name in its key derivation.
 pub const APP_CONTEXT: &str = "palisade-demo";
 
@@ -175,7 +179,10 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
     // checkbox; `no-store` for every response that did not choose a caching
     // policy (pages show per-user data); the client's address and scheme
     // from the listener or trusted proxies; with TLS, plain HTTP redirected.
-    let auth = AuthConfig::new().login_path("/login").remember_me(RememberMe::new());
+    let auth = AuthConfig::new()
+        .login_path("/login")
+        .remember_me(RememberMe::new())
+        .max_sessions_per_user(MAX_SESSIONS_PER_USER);
     let scheme = if config.tls.is_on() { RequestScheme::Https } else { RequestScheme::Http };
     let stack = Stack::from_sessions(sessions)
         .auth(auth)

@@ -135,3 +135,28 @@ async fn a_stolen_remember_me_cookie_cannot_sign_the_owner_out_of_their_devices(
     assert_eq!(location(&res), "/sessions?done=others");
     assert_eq!(b.get("/account", Some(&thief)).await.status(), StatusCode::SEE_OTHER, "the thief is out");
 }
+
+/// The demo caps concurrent sessions per user (`MAX_SESSIONS_PER_USER`):
+/// one sign-in too many signs out the oldest device, and the devices page
+/// says how many of how many are in use.
+#[tokio::test]
+async fn signing_in_on_one_device_too_many_signs_out_the_oldest() {
+    let cap = palisade_demo::MAX_SESSIONS_PER_USER;
+    let b = Browserless::new().await;
+    let first = b.register("nora").await;
+    // Sign-in times are whole seconds: the first device must be the oldest.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut newest = String::new();
+    for _ in 1..cap {
+        newest = cookie_value(&session_set_cookie(&login(&b, PASSWORD, false).await).expect("a session"));
+    }
+    assert_eq!(b.get("/account", Some(&first)).await.status(), StatusCode::OK, "at the cap, nobody is out");
+    let html = b.get("/sessions", Some(&newest)).await.text().await.unwrap();
+    assert!(html.contains(&format!("{cap} of {cap}")), "{html}");
+
+    let last = cookie_value(&session_set_cookie(&login(&b, PASSWORD, false).await).expect("a session"));
+    assert_eq!(b.get("/account", Some(&first)).await.status(), StatusCode::SEE_OTHER, "the oldest is out");
+    assert_eq!(b.get("/account", Some(&newest)).await.status(), StatusCode::OK);
+    let html = b.get("/sessions", Some(&last)).await.text().await.unwrap();
+    assert_eq!(html.matches("<tr class=\"session").count(), cap, "{html}");
+}

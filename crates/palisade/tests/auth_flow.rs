@@ -238,3 +238,55 @@ fn insecure_auth_settings_are_refused_at_startup() {
     assert!(cookie_sessions.build().is_err(), "remember-me needs a store");
     assert!(build(AuthConfig::new().login_path("/account/login")).is_ok());
 }
+
+/// A cap on concurrent sessions (a licence of "two devices", or limiting
+/// what one stolen password can spread to): signing in on one device too
+/// many signs out the least recently signed-in one, with its remember-me
+/// token, so it cannot come straight back.
+#[tokio::test]
+async fn a_session_cap_signs_out_the_oldest_session_and_its_token() {
+    let app = App::new(MemoryStore::new(), AuthConfig::new().remember_me(RememberMe::new()).max_sessions_per_user(2));
+    let laptop = Browser::new("203.0.113.7", CHROME);
+    let phone = Browser::new("198.51.100.9", FIREFOX);
+    let tablet = Browser::new("192.0.2.10", CHROME);
+    let desktop = Browser::new("192.0.2.11", FIREFOX);
+    let bob = Browser::new("192.0.2.1", CHROME);
+    laptop.post(&app.app, "/login/alice").await;
+    app.advance(1);
+    phone.post(&app.app, "/login-remember/alice").await;
+    app.advance(1);
+    bob.post(&app.app, "/login/bob").await;
+    assert_eq!(laptop.get(&app.app, "/me").await.0, StatusCode::OK, "at the cap, nobody is out");
+
+    tablet.post(&app.app, "/login/alice").await;
+    assert_eq!(laptop.send(&app.app, "GET", "/me").await.status(), StatusCode::SEE_OTHER, "the oldest is out");
+    assert_eq!(phone.get(&app.app, "/me").await.0, StatusCode::OK);
+    assert_eq!(bob.get(&app.app, "/me").await.0, StatusCode::OK, "another user's sessions do not count");
+    assert_eq!(tablet.get(&app.app, "/devices").await.1.matches("session ").count(), 2);
+
+    // Signing in again in a browser that is signed in takes no slot.
+    app.advance(1);
+    tablet.post(&app.app, "/login/alice").await;
+    assert_eq!(phone.get(&app.app, "/me").await.0, StatusCode::OK);
+
+    app.advance(1);
+    desktop.post(&app.app, "/login/alice").await;
+    assert_eq!(phone.send(&app.app, "GET", "/me").await.status(), StatusCode::SEE_OTHER);
+    phone.forget(SESSION);
+    assert_eq!(
+        phone.send(&app.app, "GET", "/me").await.status(),
+        StatusCode::SEE_OTHER,
+        "its remember-me token went with it"
+    );
+    assert_eq!(tablet.get(&app.app, "/me").await.0, StatusCode::OK);
+    assert_eq!(desktop.get(&app.app, "/me").await.0, StatusCode::OK);
+}
+
+#[test]
+fn a_session_cap_of_zero_is_refused() {
+    let err = palisade::session::SessionLayer::server_side(MemoryStore::new(), palisade::keys::KeyRing::generate())
+        .auth(AuthConfig::new().max_sessions_per_user(0))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("at least 1"), "{err}");
+}

@@ -79,7 +79,8 @@ pub(super) async fn sessions_page(
         Some("unknown") => Some("That device was already signed out."),
         _ => None,
     };
-    let ctx = context! { user, sessions, remembered, message };
+    let cap = crate::MAX_SESSIONS_PER_USER;
+    let ctx = context! { user, sessions, remembered, message, cap };
     state.page(&csrf, &nonce, StatusCode::OK, "sessions.html", ctx)
 }
 

@@ -27,6 +27,7 @@ pub struct AuthConfig {
     pub(crate) binding: Binding,
     pub(crate) remember: Option<RememberMe>,
     pub(crate) clear_site_data: bool,
+    pub(crate) max_sessions: Option<usize>,
 }
 
 impl Default for AuthConfig {
@@ -37,6 +38,7 @@ impl Default for AuthConfig {
             binding: Binding::default(),
             remember: None,
             clear_site_data: true,
+            max_sessions: None,
         }
     }
 }
@@ -57,6 +59,10 @@ pub enum AuthConfigError {
     RememberMeGrace,
     #[error(transparent)]
     RememberMeCookie(#[from] crate::cookie::CookieConfigError),
+    #[error("max_sessions_per_user must be at least 1")]
+    MaxSessionsZero,
+    #[error("max_sessions_per_user needs server-side sessions (SessionLayer::server_side): cookie sessions cannot be listed")]
+    MaxSessionsNeedsStore,
 }
 
 impl AuthConfig {
@@ -94,6 +100,21 @@ impl AuthConfig {
         self
     }
 
+    /// At most `n` sessions per user at once (default: no limit). Signing
+    /// in beyond it signs out the user's oldest sessions (by sign-in time,
+    /// in whole seconds; sessions of the same second in no set order)
+    /// and revokes their remember-me tokens, so they cannot come straight
+    /// back. Signing in again in a browser that is already signed in as
+    /// the user takes no extra slot.
+    ///
+    /// Limits how far one stolen password or shared account spreads: the
+    /// owner signing in pushes the oldest intruder out, and the devices page
+    /// lists at most `n`. Server-side sessions only.
+    pub fn max_sessions_per_user(mut self, n: usize) -> Self {
+        self.max_sessions = Some(n);
+        self
+    }
+
     /// Turns remember-me on (default off).
     pub fn remember_me(mut self, remember: RememberMe) -> Self {
         self.remember = Some(remember);
@@ -110,6 +131,11 @@ impl AuthConfig {
             return Err(AuthConfigError::LoginPath(path.clone()));
         }
         self.binding.validate()?;
+        match self.max_sessions {
+            Some(0) => return Err(AuthConfigError::MaxSessionsZero),
+            Some(_) if !server_side => return Err(AuthConfigError::MaxSessionsNeedsStore),
+            _ => {}
+        }
         if let Some(remember) = &self.remember {
             if !server_side {
                 return Err(AuthConfigError::RememberMeNeedsStore);

@@ -195,7 +195,11 @@ pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> R
     // role or pending OAuth state of A's would be B's: a privilege
     // escalation); an anonymous session (a cart) or the same user keeps its
     // data, under a new id either way.
-    if session.user_id().await?.is_some_and(|current| current != user_id) {
+    let current = session.user_id().await?;
+    if let Some(cap) = hook.config.max_sessions {
+        sign_out_beyond_cap(session, &ctx, user_id, current.as_deref() == Some(user_id), cap).await?;
+    }
+    if current.is_some_and(|current| current != user_id) {
         session.flush().await?;
     }
     session.set_user_id(user_id).await?;
@@ -207,6 +211,53 @@ pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> R
         session.insert(reserved::REMEMBER, token.to_hex()).await?;
     }
     session.adopt(ctx).await;
+    Ok(())
+}
+
+/// Makes room for one more session of `user` under `cap`: ends their oldest
+/// sessions (by sign-in time) and the remember-me tokens those hold.
+/// `signed_in_here`: this browser's session is already `user`'s, so it
+/// keeps its slot and is never the one ended.
+async fn sign_out_beyond_cap(
+    session: &Session,
+    ctx: &HookContext,
+    user: &str,
+    signed_in_here: bool,
+    cap: usize,
+) -> Result<(), AuthError> {
+    let store = session.store()?;
+    let own = if signed_in_here {
+        session.sessions_of_user().await?.into_iter().find(|s| s.current).map(|s| s.key)
+    } else {
+        None
+    };
+    let mut others = session.timed(store.sessions_of(user, session.now())).await?;
+    others.retain(|info| Some(info.key) != own);
+    others.sort_by_key(|info| info.created_at);
+    let excess = (others.len() + 1).saturating_sub(cap);
+    for info in others.iter().take(excess) {
+        end_session(session, ctx, &store, &info.key).await?;
+    }
+    if excess > 0 {
+        tracing::info!(ended = excess, cap, "session cap reached: signed out the user's oldest sessions");
+    }
+    Ok(())
+}
+
+/// Deletes the session stored under `key` with its remember-me token, so
+/// the device cannot sign straight back in.
+async fn end_session(
+    session: &Session,
+    ctx: &HookContext,
+    store: &std::sync::Arc<dyn crate::store::Store>,
+    key: &StoreKey,
+) -> Result<(), AuthError> {
+    let record = session.timed(store.load(key, session.now())).await?;
+    let token = record.as_ref().and_then(|r| r.data.get(reserved::REMEMBER)).and_then(|v| v.as_str());
+    if let Some(token) = token.and_then(|t| t.parse::<StoreKey>().ok()) {
+        remember::revoke_token(ctx, &token).await?;
+    }
+    session.timed(store.delete(key)).await?;
     Ok(())
 }
 
@@ -329,12 +380,7 @@ pub async fn revoke(session: &Session, key_hex: &str) -> Result<bool, AuthError>
         if info.current {
             return Ok(false);
         }
-        let record = session.timed(store.load(&key, session.now())).await?;
-        let token = record.as_ref().and_then(|r| r.data.get(reserved::REMEMBER)).and_then(|v| v.as_str());
-        if let Some(token) = token.and_then(|t| t.parse::<StoreKey>().ok()) {
-            remember::revoke_token(&ctx, &token).await?;
-        }
-        session.timed(store.delete(&key)).await?;
+        end_session(session, &ctx, &store, &key).await?;
         tracing::info!(session = ?key, "revoked one of the user's sessions");
         return Ok(true);
     }
