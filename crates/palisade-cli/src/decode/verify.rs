@@ -18,7 +18,7 @@
 //! Why it matters: a tool that says "valid" is how an operator finds that a
 //! cookie was signed with a leaked or default key (the attack: anyone with
 //! the key forges a session for any user), or that a rotation left an old
-//! key accepting cookies. Tags are compared with `Mac::verify_slice`, in
+//! key accepting cookies. Tags are compared with `subtle`'s `ct_eq`, in
 //! constant time; secrets live in zeroized buffers and are never printed.
 
 use super::{Decoded, Kind};
@@ -29,6 +29,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 /// A secret given on the command line. Its `Debug` never shows it.
@@ -148,17 +149,7 @@ impl Hash {
     /// byte-by-byte compare that stops early lets an attacker who can time
     /// responses find a valid tag one byte at a time).
     fn verify(self, key: &[u8], message: &[u8], tag: &[u8]) -> bool {
-        fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
-            let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
-            mac.update(message);
-            mac.verify_slice(tag).is_ok()
-        }
-        match self {
-            Hash::Sha1 => run::<Hmac<Sha1>>(key, message, tag),
-            Hash::Sha256 => run::<Hmac<Sha256>>(key, message, tag),
-            Hash::Sha384 => run::<Hmac<Sha384>>(key, message, tag),
-            Hash::Sha512 => run::<Hmac<Sha512>>(key, message, tag),
-        }
+        bool::from(self.mac(key, message).as_slice().ct_eq(tag))
     }
 
     /// Django's algorithm, told by the tag's length (its `Signer` takes any

@@ -226,13 +226,14 @@ async fn sign_out_beyond_cap(
     cap: usize,
 ) -> Result<(), AuthError> {
     let store = session.store()?;
-    let own = if signed_in_here {
-        session.sessions_of_user().await?.into_iter().find(|s| s.current).map(|s| s.key)
+    // One listing either way: this session's own (current one marked) when
+    // it is already the user's, else the store's (nothing marked).
+    let mut others = if signed_in_here {
+        session.sessions_of_user().await?
     } else {
-        None
+        session.timed(store.sessions_of(user, session.now())).await?
     };
-    let mut others = session.timed(store.sessions_of(user, session.now())).await?;
-    others.retain(|info| Some(info.key) != own);
+    others.retain(|info| !info.current);
     others.sort_by_key(|info| info.created_at);
     let excess = (others.len() + 1).saturating_sub(cap);
     for info in others.iter().take(excess) {
