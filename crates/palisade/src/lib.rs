@@ -15,6 +15,7 @@
 //! | [`auth`] | login, logout, `CurrentUser`, fresh logins | session fixation, login CSRF follow-ups, account takeover from a borrowed or stolen session |
 //! | [`binding`] | a signed-in session only works from the client that signed in | a stolen session cookie replayed from elsewhere |
 //! | [`remember`] | remember-me tokens (split selector/validator, rotated on use) | stolen or replayed remember-me cookies; store dumps yielding cookies |
+//! | [`throttle`] | password guesses and registrations counted per account and network, exponential backoff, `429` + `Retry-After` | online password guessing, credential stuffing, lockout as a denial of service |
 //! | [`client`] | the client's address and scheme, believing forwarding headers only from trusted proxies | trusting a spoofed `X-Forwarded-For` or `X-Forwarded-Proto` |
 //! | [`sri`] | Subresource Integrity values and tags for static assets | a modified script or stylesheet running |
 //! | [`attachment`] | user uploads served as downloads with safe type and filename | stored XSS through uploaded HTML/SVG; header injection through filenames |
@@ -81,6 +82,7 @@ pub mod sri;
 #[cfg(feature = "axum")]
 pub mod stack;
 pub mod store;
+pub mod throttle;
 
 #[cfg(feature = "axum")]
 pub use stack::Stack;

@@ -10,6 +10,10 @@
 #![cfg(feature = "postgres")]
 
 #[macro_use]
+#[path = "common/attempt_suite.rs"]
+mod attempt_suite;
+
+#[macro_use]
 #[path = "common/store_suite.rs"]
 mod store_suite;
 
@@ -99,6 +103,7 @@ async fn fresh_store() -> PostgresStore {
 }
 
 store_suite!(fresh_store());
+attempt_suite!(fresh_store());
 layer_suite!(fresh_store());
 
 fn now() -> i64 {
@@ -138,7 +143,7 @@ async fn migrations_run_twice_and_concurrently_without_harm() {
         .fetch_one(later.pool())
         .await
         .unwrap();
-    assert_eq!(applied, 1, "the migration was applied once");
+    assert_eq!(applied, 2, "each migration (sessions, attempt counters) was applied once");
     let indexes: Vec<String> = sqlx::query_scalar(
         "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'palisade_sessions' \
          ORDER BY indexname",

@@ -5,6 +5,10 @@
 //! a server killed and restarted mid-test, a paused server, stored layout.
 
 #[macro_use]
+#[path = "common/attempt_suite.rs"]
+mod attempt_suite;
+
+#[macro_use]
 #[path = "common/store_suite.rs"]
 mod store_suite;
 
@@ -29,6 +33,7 @@ use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
 store_suite!(standalone_store());
+attempt_suite!(standalone_store());
 layer_suite!(standalone_store());
 
 const NOW: i64 = 1_700_000_000;

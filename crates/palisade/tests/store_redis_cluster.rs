@@ -4,6 +4,10 @@
 //! sessions on several nodes, revoked all the same.
 
 #[macro_use]
+#[path = "common/attempt_suite.rs"]
+mod attempt_suite;
+
+#[macro_use]
 #[path = "common/store_suite.rs"]
 mod store_suite;
 
@@ -18,6 +22,7 @@ use palisade::store::{Record, RedisStore, Store, StoreKey};
 use redis_common::{cluster_store, cluster_urls};
 
 store_suite!(cluster_store());
+attempt_suite!(cluster_store());
 layer_suite!(cluster_store());
 
 const NOW: i64 = 1_700_000_000;

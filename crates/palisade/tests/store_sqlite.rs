@@ -4,6 +4,10 @@
 #![cfg(feature = "sqlite")]
 
 #[macro_use]
+#[path = "common/attempt_suite.rs"]
+mod attempt_suite;
+
+#[macro_use]
 #[path = "common/store_suite.rs"]
 mod store_suite;
 
@@ -55,6 +59,7 @@ async fn fresh_file_store() -> SqliteStore {
 mod file_db {
     use super::*;
     store_suite!(fresh_file_store());
+    attempt_suite!(fresh_file_store());
 }
 
 mod in_memory {
@@ -111,7 +116,7 @@ async fn migrations_are_idempotent() {
     }
     let applied: i64 =
         sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(second.pool()).await.unwrap();
-    assert_eq!(applied, 1);
+    assert_eq!(applied, 2, "sessions, attempt counters: each applied once");
 }
 
 #[tokio::test]

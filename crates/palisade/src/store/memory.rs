@@ -1,5 +1,6 @@
 //! A bounded in-memory store, for tests, development and single-process apps.
 
+use super::attempts::{AttemptStore, Backoff, MemoryCounters, Taken, DEFAULT_MAX_COUNTERS};
 use super::{Applied, Change, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
 use async_trait::async_trait;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -21,6 +22,9 @@ pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
     max_sessions: usize,
+    /// The [`throttle`](crate::throttle) counters, under their own lock.
+    attempts: Arc<MemoryCounters>,
+    max_counters: usize,
 }
 
 #[derive(Default)]
@@ -103,7 +107,7 @@ impl MemoryStore {
     }
 
     pub fn builder() -> MemoryStoreBuilder {
-        MemoryStoreBuilder { max_sessions: DEFAULT_MAX_SESSIONS }
+        MemoryStoreBuilder { max_sessions: DEFAULT_MAX_SESSIONS, max_counters: DEFAULT_MAX_COUNTERS }
     }
 
     /// Number of records held (live or not yet swept).
@@ -139,6 +143,7 @@ impl std::fmt::Debug for MemoryStore {
 #[derive(Debug, Clone)]
 pub struct MemoryStoreBuilder {
     max_sessions: usize,
+    max_counters: usize,
 }
 
 impl MemoryStoreBuilder {
@@ -148,8 +153,21 @@ impl MemoryStoreBuilder {
         self
     }
 
+    /// Upper bound on [`throttle`](crate::throttle) counters held (default
+    /// [`DEFAULT_MAX_COUNTERS`], at least 1). When every one is live, a new
+    /// counter is refused and the throttle fails closed (503).
+    pub fn max_counters(mut self, max: usize) -> Self {
+        self.max_counters = max.max(1);
+        self
+    }
+
     pub fn build(self) -> MemoryStore {
-        MemoryStore { inner: Arc::default(), max_sessions: self.max_sessions }
+        MemoryStore {
+            inner: Arc::default(),
+            max_sessions: self.max_sessions,
+            attempts: Arc::default(),
+            max_counters: self.max_counters,
+        }
     }
 }
 
@@ -250,6 +268,27 @@ impl Store for MemoryStore {
     }
 }
 
+#[async_trait]
+impl AttemptStore for MemoryStore {
+    async fn take(&self, key: &StoreKey, now: UnixTime, backoff: &Backoff) -> Result<Taken, StoreError> {
+        self.attempts.take(key, now, backoff, self.max_counters)
+    }
+
+    async fn refund(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.attempts.refund(key);
+        Ok(())
+    }
+
+    async fn forgive(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.attempts.forgive(key);
+        Ok(())
+    }
+
+    fn never_waits(&self) -> bool {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,7 +315,7 @@ mod tests {
 
     #[test]
     fn needs_no_timeout_and_a_counting_wrapper_says_so_too() {
-        assert!(MemoryStore::new().never_waits());
+        assert!(Store::never_waits(&MemoryStore::new()));
         assert!(crate::store::CountingStore::new(MemoryStore::new()).never_waits());
     }
 

@@ -17,6 +17,7 @@
 //! # let _ = store;
 //! ```
 
+pub mod attempts;
 mod counting;
 mod error;
 mod key;
@@ -34,6 +35,7 @@ use async_trait::async_trait;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
+pub use attempts::{AttemptStore, Backoff, Taken};
 pub use counting::{CallCounts, CountingStore};
 pub use error::StoreError;
 pub use key::{ParseStoreKeyError, StoreKey};

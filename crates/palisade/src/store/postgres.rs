@@ -20,6 +20,7 @@
 //! application's own, give the store a schema of its own:
 //! `PostgresStore::connect_with(options.options([("search_path", "palisade")]))`.
 
+use super::attempts::{self, AttemptStore, Backoff, Sql, Taken};
 use super::{Applied, Change, Data, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
 use async_trait::async_trait;
 use sqlx::migrate::MigrateError;
@@ -315,7 +316,20 @@ const ROTATE_SQL: &str = "WITH old AS (\
 
 const DELETE_SQL: &str = "DELETE FROM palisade_sessions WHERE key = $1";
 
-const SWEEP_SQL: &str = "DELETE FROM palisade_sessions WHERE expires_at <= $1";
+/// Expired sessions, and the throttle's expired counters with them (one
+/// statement; the count returned is the sessions').
+const SWEEP_SQL: &str = "WITH attempts AS (DELETE FROM palisade_attempts WHERE expires_at <= $1) \
+     DELETE FROM palisade_sessions WHERE expires_at <= $1";
+
+const REFUND_SQL: &str = "UPDATE palisade_attempts SET count = GREATEST(count - 1, 0) WHERE key = $1";
+
+const FORGIVE_SQL: &str = "DELETE FROM palisade_attempts WHERE key = $1";
+
+/// The upsert of [`Sql::take`], built once.
+fn take_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| Sql::Postgres.take())
+}
 
 const SESSIONS_OF_SQL: &str = "SELECT key, created_at, last_seen, expires_at, ip, user_agent \
      FROM palisade_sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, key";
@@ -410,6 +424,41 @@ impl Store for PostgresStore {
     }
 }
 
+#[async_trait]
+impl AttemptStore for PostgresStore {
+    async fn take(&self, key: &StoreKey, now: UnixTime, backoff: &Backoff) -> Result<Taken, StoreError> {
+        let (count, not_before, allowed): (i64, i64, bool) = sqlx::query_as(take_sql())
+            .bind(key.as_bytes().as_slice())
+            .bind(now)
+            .bind(i64::from(backoff.free()))
+            .bind(i64::from(backoff.base_secs()))
+            .bind(i64::from(backoff.max_secs()))
+            .bind(i64::from(backoff.window_secs()))
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(attempts::taken(count, not_before, allowed))
+    }
+
+    async fn refund(&self, key: &StoreKey) -> Result<(), StoreError> {
+        sqlx::query(REFUND_SQL)
+            .bind(key.as_bytes().as_slice())
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    async fn forgive(&self, key: &StoreKey) -> Result<(), StoreError> {
+        sqlx::query(FORGIVE_SQL)
+            .bind(key.as_bytes().as_slice())
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,7 +478,9 @@ mod tests {
 
     #[test]
     fn statements_are_fixed_text_with_every_value_bound() {
-        for sql in [LOAD_SQL, CREATE_SQL, APPLY_SQL, TOUCH_SQL, ROTATE_SQL, DELETE_SQL, SWEEP_SQL, SESSIONS_OF_SQL] {
+        let statements =
+            [LOAD_SQL, CREATE_SQL, APPLY_SQL, TOUCH_SQL, ROTATE_SQL, DELETE_SQL, SWEEP_SQL, SESSIONS_OF_SQL];
+        for sql in statements.into_iter().chain([REFUND_SQL, FORGIVE_SQL, take_sql()]) {
             assert!(sql.contains("$1"), "{sql}");
             assert!(!sql.contains(';'), "one statement: {sql}");
         }

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+use super::attempts::{self, AttemptStore, Backoff, Sql, Taken};
 use super::{Applied, Change, Data, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
 use async_trait::async_trait;
 use sqlx::migrate::MigrateError;
@@ -332,6 +333,12 @@ impl Store for SqliteStore {
             .execute(self.pool())
             .await
             .map_err(StoreError::unavailable)?;
+        // The throttle's expired counters go too (not counted: sessions only).
+        sqlx::query("DELETE FROM palisade_attempts WHERE expires_at <= ?")
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::unavailable)?;
         Ok(result.rows_affected())
     }
 
@@ -362,6 +369,47 @@ impl Store for SqliteStore {
             .await
             .map_err(StoreError::unavailable)?;
         Ok(result.rows_affected())
+    }
+}
+
+/// The upsert of [`Sql::take`], built once.
+fn take_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| Sql::Sqlite.take())
+}
+
+#[async_trait]
+impl AttemptStore for SqliteStore {
+    async fn take(&self, key: &StoreKey, now: UnixTime, backoff: &Backoff) -> Result<Taken, StoreError> {
+        let (count, not_before, allowed): (i64, i64, bool) = sqlx::query_as(take_sql())
+            .bind(key.as_bytes().as_slice())
+            .bind(now)
+            .bind(i64::from(backoff.free()))
+            .bind(i64::from(backoff.base_secs()))
+            .bind(i64::from(backoff.max_secs()))
+            .bind(i64::from(backoff.window_secs()))
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(attempts::taken(count, not_before, allowed))
+    }
+
+    async fn refund(&self, key: &StoreKey) -> Result<(), StoreError> {
+        sqlx::query("UPDATE palisade_attempts SET count = max(count - 1, 0) WHERE key = ?")
+            .bind(key.as_bytes().as_slice())
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    async fn forgive(&self, key: &StoreKey) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM palisade_attempts WHERE key = ?")
+            .bind(key.as_bytes().as_slice())
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
     }
 }
 

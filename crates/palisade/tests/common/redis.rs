@@ -137,6 +137,24 @@ impl Store for TestStore {
     }
 }
 
+#[async_trait]
+impl palisade::store::AttemptStore for TestStore {
+    async fn take(
+        &self,
+        key: &StoreKey,
+        now: UnixTime,
+        backoff: &palisade::store::Backoff,
+    ) -> Result<palisade::store::Taken, StoreError> {
+        palisade::store::AttemptStore::take(&self.inner, key, now, backoff).await
+    }
+    async fn refund(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.inner.refund(key).await
+    }
+    async fn forgive(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.inner.forgive(key).await
+    }
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free local port")

@@ -89,6 +89,11 @@ impl Keys {
         format!("{}s:{}", self.prefix, key.to_hex())
     }
 
+    /// A throttle counter (its key is already a digest).
+    pub(super) fn attempts(&self, key: &StoreKey) -> String {
+        format!("{}t:{}", self.prefix, key.to_hex())
+    }
+
     pub(super) fn user(&self, user_id: &str) -> String {
         format!("{}u:{}", self.prefix, StoreKey::from_bytes(Sha256::digest(user_id.as_bytes()).into()).to_hex())
     }

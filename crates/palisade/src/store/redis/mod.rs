@@ -80,6 +80,7 @@ use self::layout::{
     decode_listing, decode_record, encode_change, encode_record, pairs, ttl, Args, Keys, LISTING_FIELDS, TTL_GRACE,
 };
 use self::scripts::Scripts;
+use super::attempts::{AttemptStore, Backoff, Taken};
 use super::{Applied, Change, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -506,6 +507,47 @@ impl Store for RedisStore {
             let _: Value = self.conn.query(&cmd).await.map_err(redis_error)?;
         }
         Ok(deleted)
+    }
+}
+
+#[async_trait]
+impl AttemptStore for RedisStore {
+    /// One `EVALSHA` on the counter's own key (one slot on a cluster).
+    async fn take(&self, key: &StoreKey, now: UnixTime, backoff: &Backoff) -> Result<Taken, StoreError> {
+        let args: Vec<Vec<u8>> = [
+            now,
+            i64::from(backoff.free()),
+            i64::from(backoff.base_secs()),
+            i64::from(backoff.max_secs()),
+            i64::from(backoff.window_secs()),
+            TTL_GRACE,
+        ]
+        .iter()
+        .map(|n| n.to_string().into_bytes())
+        .collect();
+        let counter = self.keys.attempts(key);
+        let reply: Value = self.conn.eval(&Scripts::get().attempt, &[&counter], &args).await.map_err(redis_error)?;
+        let Value::Array(items) = reply else {
+            return Err(StoreError::Corrupt("redis attempt script returned an unexpected reply".into()));
+        };
+        match items.iter().map(int_reply).collect::<Result<Vec<i64>, _>>()?.as_slice() {
+            [1, count, next_at] => Ok(Taken::Allowed { count: u64::try_from(*count).unwrap_or(0), next_at: *next_at }),
+            [0, _, retry_at] => Ok(Taken::Blocked { retry_at: *retry_at }),
+            _ => Err(StoreError::Corrupt("redis attempt script returned an unexpected reply".into())),
+        }
+    }
+
+    async fn refund(&self, key: &StoreKey) -> Result<(), StoreError> {
+        let counter = self.keys.attempts(key);
+        let _: Value = self.conn.eval(&Scripts::get().refund, &[&counter], &[]).await.map_err(redis_error)?;
+        Ok(())
+    }
+
+    async fn forgive(&self, key: &StoreKey) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(self.keys.attempts(key));
+        let _: Value = self.conn.query(&cmd).await.map_err(redis_error)?;
+        Ok(())
     }
 }
 

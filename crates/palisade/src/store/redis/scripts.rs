@@ -117,6 +117,39 @@ end
 return 0
 "#;
 
+/// `KEYS[1]` attempt counter (a hash: `n` count, `nb` not-before, `e`
+/// expires-at), `ARGV[1]` now, `ARGV[2]` free, `ARGV[3]` base, `ARGV[4]`
+/// max, `ARGV[5]` window, `ARGV[6]` TTL grace. `Counter::take` in
+/// `store/attempts.rs`, step for step: blocked → `{0, n, nb}` and nothing
+/// written; otherwise counted → `{1, n, nb}`.
+const ATTEMPT_BODY: &str = r#"
+local now = tonumber(ARGV[1])
+local free, base, max, window = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local c = redis.call('HMGET', KEYS[1], 'n', 'nb', 'e')
+local n, nb, e = tonumber(c[1]), tonumber(c[2]), tonumber(c[3])
+local live = n ~= nil and nb ~= nil and e ~= nil and e > now
+if live and nb > now then
+  return {0, n, nb}
+end
+if not live then n = 0 end
+n = n + 1
+local delay = 0
+if n >= free then delay = math.min(max, base * 2 ^ math.min(n - free, 40)) end
+nb = now + delay
+redis.call('HSET', KEYS[1], 'n', n, 'nb', nb, 'e', now + window)
+redis.call('EXPIRE', KEYS[1], window + tonumber(ARGV[6]))
+return {1, n, nb}
+"#;
+
+/// `KEYS[1]` attempt counter: one counted attempt taken back, never below 0.
+const REFUND_BODY: &str = r#"
+local n = tonumber(redis.call('HGET', KEYS[1], 'n'))
+if n ~= nil and n > 0 then
+  redis.call('HSET', KEYS[1], 'n', n - 1)
+end
+return 1
+"#;
+
 /// One script: its source (for `SCRIPT LOAD` after `NOSCRIPT`, e.g. when
 /// the server restarted and lost its script cache) and its SHA-1 (for
 /// `EVALSHA`, so a call sends the hash, not the source).
@@ -142,6 +175,8 @@ pub(super) struct Scripts {
     pub(super) take: Lua,
     pub(super) index: Lua,
     pub(super) sweep: Lua,
+    pub(super) attempt: Lua,
+    pub(super) refund: Lua,
 }
 
 impl Scripts {
@@ -154,11 +189,13 @@ impl Scripts {
             take: Lua::new("take", TAKE_BODY),
             index: Lua::new("index", INDEX_BODY),
             sweep: Lua::new("sweep", SWEEP_BODY),
+            attempt: Lua::new("attempt", ATTEMPT_BODY),
+            refund: Lua::new("refund", REFUND_BODY),
         })
     }
 
-    pub(super) fn all(&self) -> [&Lua; 6] {
-        [&self.apply, &self.create, &self.rotate, &self.take, &self.index, &self.sweep]
+    pub(super) fn all(&self) -> [&Lua; 8] {
+        [&self.apply, &self.create, &self.rotate, &self.take, &self.index, &self.sweep, &self.attempt, &self.refund]
     }
 }
 
