@@ -40,6 +40,7 @@ use palisade::remember::RememberMe;
 use palisade::session::SessionConfigError;
 use palisade::stack::StackError;
 use palisade::store::{SqliteStore, StoreError};
+use palisade::throttle::Throttle;
 use palisade::Stack;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -170,9 +171,13 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
     let url = sqlite_url(&config.data_dir.join(DATABASE_FILE))?;
     let database = SqliteStore::connect(&url).await?;
     let users = users::Users::new(database.pool().clone()).await?;
-    let (sessions, sweeper) = config.store.open(&database, keys).await?;
+    let opened = config.store.open(&database, keys).await?;
+    let (sessions, sweeper) = (opened.sessions, opened.sweeper);
     tracing::info!(store = ?config.store, "session store ready");
-    let state = routes::AppState { users, templates: std::sync::Arc::new(templates::Templates::new()?) };
+    // Password guesses and registrations counted per account and network
+    // in the session store (palisade::throttle's defaults).
+    let throttle = Throttle::from_arc(opened.attempts);
+    let state = routes::AppState { users, throttle, templates: std::sync::Arc::new(templates::Templates::new()?) };
     // Palisade's stack on its defaults (CSRF with logout at /logout, a
     // strict nonce-based CSP reporting to /csp-report, the other security
     // headers), plus: sign-in with remember-me for the login form's

@@ -7,7 +7,7 @@ use crate::forms::{field_messages, LoginForm, NextQuery, RegisterForm};
 use crate::templates::Templates;
 use crate::users::{User, Users, UsersError};
 use axum::extract::{Form, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,10 +15,12 @@ use axum::Router;
 use devices::{change_password, log_out_others, password_page, revoke_device, sessions_page, signed_in_user};
 use minijinja::{context, Value};
 use palisade::auth::{self, AuthError, CurrentUser, LoginOptions};
+use palisade::client::ClientIp;
 use palisade::csrf::CsrfToken;
 use palisade::headers::CspNonce;
 use palisade::redirect::RedirectPolicy;
 use palisade::session::{Session, SessionError};
+use palisade::throttle::{Backoff, Throttle, ThrottleError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,6 +43,9 @@ pub(crate) const DEMO_SCRIPT: &str = include_str!("../static/demo.js");
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) users: Users,
+    /// Password guesses (login, `/password`) and registrations, counted in
+    /// the session store per account and network.
+    pub(crate) throttle: Throttle,
     pub(crate) templates: Arc<Templates>,
 }
 
@@ -96,6 +101,12 @@ impl IntoResponse for AppError {
         match self {
             AppError::Session(err) => return err.into_response(),
             AppError::Auth(err) => return err.into_response(),
+            // A full hashing queue: a fast 503, not a slow request.
+            AppError::Users(UsersError::Busy) => {
+                let headers = [(CACHE_CONTROL, "no-store"), (RETRY_AFTER, "1")];
+                return (StatusCode::SERVICE_UNAVAILABLE, headers, "The server is busy. Try again in a moment.\n")
+                    .into_response();
+            }
             AppError::Users(err) => tracing::error!(error = %err, "user database failure"),
             AppError::Template(err) => tracing::error!(error = %err, "template failure"),
         }
@@ -133,6 +144,15 @@ impl AppState {
         let errors = errors.unwrap_or_else(no_errors);
         self.page(csrf, nonce, status, name, context! { user, username, errors, form_error, next })
     }
+}
+
+/// The page of a form the throttle refused: its status (429, or 503 when the
+/// counters are unreachable) with `Retry-After`. No password was checked.
+pub(crate) fn refused(page: Response, err: &ThrottleError) -> Response {
+    let mut page = page;
+    *page.status_mut() = err.status();
+    page.headers_mut().insert(RETRY_AFTER, err.retry_after_header());
+    page
 }
 
 /// What a register or login form shows besides the nav.
@@ -224,6 +244,7 @@ async fn register_page(
 
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     session: Session,
     signed_in: Option<CurrentUser>,
     csrf: CsrfToken,
@@ -236,6 +257,13 @@ async fn register(
         let errors = field_messages(&errors, &FIELDS);
         let view = FormView { username: &form.username, errors: Some(errors), ..FormView::default() };
         return state.form_page(&csrf, &nonce, status, "register.html", user, view);
+    }
+    // Counted before hashing, whether the registration succeeds or not.
+    if let Err(err) = state.throttle.attempt("register", ip, &Backoff::registrations()).await {
+        let message = err.public_message();
+        let view = FormView { username: &form.username, form_error: Some(&message), ..FormView::default() };
+        let page = state.form_page(&csrf, &nonce, status, "register.html", user, view)?;
+        return Ok(refused(page, &err));
     }
     match state.users.register(&form.username, &form.password).await {
         Ok(new) => {
@@ -271,8 +299,11 @@ async fn login_page(
     state.form_page(&csrf, &nonce, StatusCode::OK, "login.html", user, FormView { next, ..FormView::default() })
 }
 
+// An axum handler takes one argument per extractor.
+#[allow(clippy::too_many_arguments)]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     session: Session,
     signed_in: Option<CurrentUser>,
     csrf: CsrfToken,
@@ -289,13 +320,33 @@ async fn login(
         let view = FormView { username: &form.username, errors: Some(errors), form_error: None, next: safe_next(next) };
         return state.form_page(&csrf, &nonce, status, "login.html", user, view);
     }
-    match state.users.verify(&form.username, &form.password).await? {
+    // Before any hashing: a throttled guess never reaches Argon2.
+    let guess = match state.throttle.password_guess(&form.username, ip).await {
+        Ok(guess) => guess,
+        Err(err) => {
+            let message = err.public_message();
+            let view =
+                FormView { username: &form.username, errors: None, form_error: Some(&message), next: safe_next(next) };
+            let page = state.form_page(&csrf, &nonce, err.status(), "login.html", user, view)?;
+            return Ok(refused(page, &err));
+        }
+    };
+    let verified = match state.users.verify(&form.username, &form.password).await {
+        Ok(verified) => verified,
+        Err(err) => {
+            guess.not_checked().await;
+            return Err(err.into());
+        }
+    };
+    match verified {
         Some(found) => {
+            guess.succeeded().await;
             log_in(&session, &found, form.remember()).await?;
             tracing::info!(username = ?found.username, user_id = found.id, remember = form.remember(), "login succeeded");
             Ok(see_other(RedirectPolicy::same_origin().next_or(next, "/account")))
         }
         None => {
+            drop(guess); // counted as a wrong password
             tracing::warn!(username = ?form.username, "login failed: invalid username or password");
             let view = FormView {
                 username: &form.username,

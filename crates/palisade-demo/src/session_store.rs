@@ -1,10 +1,13 @@
 //! Where the demo keeps sessions: SQLite in the data directory (default),
 //! PostgreSQL, Redis or a Redis Cluster. Users always stay in SQLite; only
-//! sessions move, which is how several app instances share logins.
+//! sessions move, which is how several app instances share logins. The
+//! login throttle's counters live in the same store, so the instances share
+//! those too: guesses spread over them meet one counter.
 
 use palisade::keys::KeyRing;
 use palisade::session::{SessionLayer, SessionLayerBuilder};
-use palisade::store::{PostgresStore, RedisStore, SqliteStore, StoreError};
+use palisade::store::{AttemptStore, PostgresStore, RedisStore, SqliteStore, StoreError};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -57,27 +60,36 @@ impl StoreChoice {
         }
     }
 
-    /// Opens the store and returns the session layer builder over it, plus
-    /// the sweeper task of SQL stores. `sqlite` reuses the users database.
-    pub(crate) async fn open(
-        &self,
-        sqlite: &SqliteStore,
-        keys: KeyRing,
-    ) -> Result<(SessionLayerBuilder, Option<JoinHandle<()>>), StoreError> {
+    /// Opens the store: the session layer builder over it, the same store
+    /// for the throttle's counters, and the sweeper task of SQL stores.
+    /// `sqlite` reuses the users database.
+    pub(crate) async fn open(&self, sqlite: &SqliteStore, keys: KeyRing) -> Result<OpenedStore, StoreError> {
         Ok(match self {
-            Self::Sqlite => {
-                (SessionLayer::server_side(sqlite.clone(), keys), Some(sqlite.spawn_sweeper(SWEEP_INTERVAL)))
-            }
+            Self::Sqlite => OpenedStore::new(sqlite.clone(), keys, Some(sqlite.spawn_sweeper(SWEEP_INTERVAL))),
             Self::Postgres(url) => {
                 let store = PostgresStore::connect(url).await?;
                 let sweeper = store.spawn_sweeper(SWEEP_INTERVAL);
-                (SessionLayer::server_side(store, keys), Some(sweeper))
+                OpenedStore::new(store, keys, Some(sweeper))
             }
-            Self::Redis(url) => (SessionLayer::server_side(RedisStore::connect(url).await?, keys), None),
-            Self::RedisCluster(nodes) => {
-                (SessionLayer::server_side(RedisStore::connect_cluster(nodes).await?, keys), None)
-            }
+            Self::Redis(url) => OpenedStore::new(RedisStore::connect(url).await?, keys, None),
+            Self::RedisCluster(nodes) => OpenedStore::new(RedisStore::connect_cluster(nodes).await?, keys, None),
         })
+    }
+}
+
+/// What [`StoreChoice::open`] gives the app.
+pub(crate) struct OpenedStore {
+    pub(crate) sessions: SessionLayerBuilder,
+    pub(crate) attempts: Arc<dyn AttemptStore>,
+    pub(crate) sweeper: Option<JoinHandle<()>>,
+}
+
+impl OpenedStore {
+    fn new<S>(store: S, keys: KeyRing, sweeper: Option<JoinHandle<()>>) -> Self
+    where
+        S: palisade::store::Store + AttemptStore + Clone,
+    {
+        Self { attempts: Arc::new(store.clone()), sessions: SessionLayer::server_side(store, keys), sweeper }
     }
 }
 

@@ -5,14 +5,18 @@
 //!   19 MiB, 2 passes), read back from each hash when verifying.
 //! - A login for an unknown username still runs one verification, against
 //!   [`DUMMY_HASH`], so the response time does not tell which usernames exist.
-//! - Hashing runs on the blocking thread pool, at most a few at a time, so a
-//!   burst of logins can neither stall the async workers nor exhaust memory.
+//! - Hashing runs on the blocking thread pool, at most one per core at a
+//!   time, with a short queue behind them ([`HASH_QUEUE_PER_CORE`]): under a
+//!   flood of logins the excess gets [`UsersError::Busy`] (a fast `503`)
+//!   instead of waiting, so neither the async workers nor memory (19 MiB per
+//!   hash) run out, and signed-in users, who need no hashing, are served.
 //! - Every query is parameterized.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sqlx::SqlitePool;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
@@ -21,6 +25,20 @@ use zeroize::Zeroizing;
 /// verified against when the username does not exist.
 pub const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$4ai/4R+8+a1fTD5COysQGA$v08mCdRbkFzJACD3J+2lKUW9Z0SmY9sZtj8jf/p3nBA";
+
+/// Hashes that may wait for a core, per core. Past that, a request is
+/// refused at once: a queue that grows without bound is a slow-motion
+/// outage (each waiter holds a connection and its password in memory).
+pub const HASH_QUEUE_PER_CORE: usize = 4;
+
+/// Argon2 computations (hashes and verifications) this process has run.
+static ARGON2_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// How many Argon2 hashes and verifications this process has computed (for
+/// the throttling tests and the soak report: what a flood of guesses cost).
+pub fn argon2_runs() -> u64 {
+    ARGON2_RUNS.load(Ordering::Relaxed)
+}
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS demo_users (
     id INTEGER PRIMARY KEY,
@@ -51,21 +69,31 @@ pub enum UsersError {
     Hash(argon2::password_hash::Error),
     #[error("password hashing task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Every core is hashing and the queue behind them is full.
+    #[error("too many password checks in progress")]
+    Busy,
 }
 
 /// The users table.
 #[derive(Clone, Debug)]
 pub struct Users {
     pool: SqlitePool,
+    /// One permit per hash that may run.
     hashing: Arc<Semaphore>,
+    /// One permit per hash that may run or wait: taken without waiting.
+    admitted: Arc<Semaphore>,
 }
 
 impl Users {
     /// Creates the `demo_users` table if it is missing.
     pub async fn new(pool: SqlitePool) -> Result<Self, UsersError> {
         sqlx::query(CREATE_TABLE).execute(&pool).await?;
-        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Ok(Self { pool, hashing: Arc::new(Semaphore::new(parallel * 2)) })
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            pool,
+            hashing: Arc::new(Semaphore::new(cores)),
+            admitted: Arc::new(Semaphore::new(cores * (1 + HASH_QUEUE_PER_CORE))),
+        })
     }
 
     /// Stores a new user. The caller validated `username` and `password`.
@@ -142,10 +170,16 @@ impl Users {
         Ok(())
     }
 
-    /// Runs CPU- and memory-heavy hashing off the async workers, bounded.
+    /// Runs CPU- and memory-heavy hashing off the async workers, bounded:
+    /// refused at once ([`UsersError::Busy`]) when the queue is full.
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, UsersError> {
-        // The semaphore is never closed; should it be, hashing goes on unbounded.
-        let _permit = self.hashing.acquire().await.ok();
+        let Ok(_admitted) = self.admitted.try_acquire() else {
+            tracing::warn!("password hashing queue full: refusing the request (503)");
+            return Err(UsersError::Busy);
+        };
+        // Neither semaphore is ever closed; should one be, the request is refused.
+        let _running = self.hashing.acquire().await.map_err(|_| UsersError::Busy)?;
+        ARGON2_RUNS.fetch_add(1, Ordering::Relaxed);
         Ok(tokio::task::spawn_blocking(f).await?)
     }
 }
@@ -236,6 +270,32 @@ mod tests {
         unknown.sort();
         let (known, unknown) = (known[1], unknown[1]);
         assert!(unknown * 4 > known, "unknown user took {unknown:?}, known user {known:?}");
+    }
+
+    /// A flood larger than the queue: the excess is refused at once, what
+    /// was admitted completes, and the next request is served normally.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_of_password_checks_is_bounded_and_the_excess_refused_at_once() {
+        let users = users().await;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let flood = cores * (1 + HASH_QUEUE_PER_CORE) * 4;
+        let tasks: Vec<_> = (0..flood)
+            .map(|_| {
+                let users = users.clone();
+                tokio::spawn(async move { users.verify("nobody", "not the password!").await })
+            })
+            .collect();
+        let (mut done, mut busy) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(None) => done += 1,
+                Err(UsersError::Busy) => busy += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(busy > 0, "{flood} checks at once must overflow the queue");
+        assert!(done >= cores, "the admitted checks complete ({done} of {flood})");
+        assert_eq!(users.verify("nobody", "not the password!").await.unwrap(), None, "served again afterwards");
     }
 
     #[tokio::test]

@@ -180,6 +180,20 @@ impl PasswordGuess {
     }
 }
 
+impl PasswordGuess {
+    /// The password was never checked (the hashing queue was full, the user
+    /// database failed): the guess is taken back from both counters, so a
+    /// server under load does not hold its own refusals against a user.
+    pub async fn not_checked(self) {
+        let throttle = &self.throttle;
+        for key in [&self.account, &self.network] {
+            if let Err(err) = throttle.call(throttle.store.refund(key)).await {
+                tracing::warn!(error = %err, "throttle: could not refund a guess that was never checked");
+            }
+        }
+    }
+}
+
 impl Throttle {
     /// A throttle over `store`, with the default backoffs
     /// ([`Backoff::password_per_account`], [`Backoff::password_per_network`]).

@@ -124,6 +124,17 @@ async fn a_correct_password_forgives_the_account_but_a_network_cannot_launder_it
 }
 
 #[tokio::test]
+async fn a_guess_that_was_never_checked_is_taken_back() {
+    let clock = ManualClock::new(START);
+    let throttle = throttle(&clock);
+    let client = ip("203.0.113.7");
+    for _ in 0..50 {
+        throttle.password_guess("alice", client).await.expect("never held against her").not_checked().await;
+    }
+    assert_eq!(guessing_loop(&throttle, &clock, client, 50, Duration::ZERO).await, 5);
+}
+
+#[tokio::test]
 async fn credential_stuffing_from_one_network_is_slowed_down_and_others_are_not() {
     let clock = ManualClock::new(START);
     let throttle = throttle(&clock);

@@ -1,6 +1,6 @@
 //! "Your devices" (`/sessions`) and "change password" (`/password`).
 
-use super::{current_user, see_other, utc, AppError, AppState, Result, USER_ID};
+use super::{current_user, refused, see_other, utc, AppError, AppState, Result, USER_ID};
 use crate::forms::{field_messages, PasswordForm, RevokeForm};
 use crate::users::User;
 use axum::extract::{Form, Query, State};
@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use minijinja::{context, Value};
 use palisade::auth::{self, CurrentUser};
 use palisade::binding::UserAgentSummary;
+use palisade::client::ClientIp;
 use palisade::csrf::CsrfToken;
 use palisade::headers::CspNonce;
 use palisade::store::SessionInfo;
@@ -139,6 +140,7 @@ pub(super) async fn password_page(
 /// signs out every other session and revokes every remember-me token.
 pub(super) async fn change_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     signed_in: CurrentUser,
     csrf: CsrfToken,
     nonce: CspNonce,
@@ -153,7 +155,31 @@ pub(super) async fn change_password(
         };
         return state.page(&csrf, &nonce, status, "password.html", ctx);
     }
-    if !state.users.check_password(account.id, &form.current_password).await? {
+    // The current-password check is a password guess like a login's (a
+    // stolen session must not become a guessing oracle): same counters, by
+    // username, checked before any hashing.
+    let guess = match state.throttle.password_guess(&account.username, ip).await {
+        Ok(guess) => guess,
+        Err(err) => {
+            let message = err.public_message();
+            let ctx = context! {
+                user, errors => password_errors(), form_error => Some(message), changed => None::<Value>,
+            };
+            let page = state.page(&csrf, &nonce, err.status(), "password.html", ctx)?;
+            return Ok(refused(page, &err));
+        }
+    };
+    let matches = match state.users.check_password(account.id, &form.current_password).await {
+        Ok(matches) => matches,
+        Err(err) => {
+            guess.not_checked().await;
+            return Err(err.into());
+        }
+    };
+    if matches {
+        guess.succeeded().await;
+    } else {
+        drop(guess); // counted as a wrong password
         tracing::warn!(user_id = account.id, "password change refused: wrong current password");
         let ctx = context! {
             user, errors => password_errors(), form_error => Some("Your current password is not correct."), changed => None::<Value>,

@@ -11,7 +11,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const CSRF_COOKIE: &str = "__Host-csrf";
 
 pub struct Browserless {
-    pub app: TestApp,
+    /// Shared by the clients of one test that play different people.
+    pub app: std::sync::Arc<TestApp>,
     pub client: Client,
     /// The signed cookie that holds the CSRF secret of pages shown without a
     /// session (the login form): kept like a browser would, and sent along.
@@ -25,7 +26,21 @@ impl Browserless {
 
     pub fn with(app: TestApp) -> Self {
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { app, client, csrf_cookie: std::sync::Mutex::new(None) }
+        Self { app: std::sync::Arc::new(app), client, csrf_cookie: std::sync::Mutex::new(None) }
+    }
+
+    /// Another client of the same app, arriving through the trusted proxy
+    /// on loopback from `client_ip` (sent as `X-Forwarded-For`; the app
+    /// must trust `127.0.0.1`), with a cookie jar of its own.
+    pub fn arriving_from(&self, client_ip: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", client_ip.parse().expect("an address"));
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        Self { app: self.app.clone(), client, csrf_cookie: std::sync::Mutex::new(None) }
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
