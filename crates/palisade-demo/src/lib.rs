@@ -171,6 +171,7 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
     let url = sqlite_url(&config.data_dir.join(DATABASE_FILE))?;
     let database = SqliteStore::connect(&url).await?;
     let users = users::Users::new(database.pool().clone()).await?;
+    let stamps = users.clone();
     let opened = config.store.open(&database, keys).await?;
     let (sessions, sweeper) = (opened.sessions, opened.sweeper);
     tracing::info!(store = ?config.store, "session store ready");
@@ -187,7 +188,8 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
     let auth = AuthConfig::new()
         .login_path("/login")
         .remember_me(RememberMe::new())
-        .max_sessions_per_user(MAX_SESSIONS_PER_USER);
+        .max_sessions_per_user(MAX_SESSIONS_PER_USER)
+        .credential_stamp(stamps);
     let scheme = if config.tls.is_on() { RequestScheme::Https } else { RequestScheme::Http };
     let stack = Stack::from_sessions(sessions)
         .auth(auth)

@@ -184,6 +184,21 @@ impl Users {
     }
 }
 
+/// Sessions are tied to the password hash (`AuthConfig::credential_stamp`):
+/// a password changed in the database by anything else (an admin's
+/// `UPDATE`, a reset script) ends the user's sessions on their next request.
+#[async_trait::async_trait]
+impl palisade::auth::CredentialStamp for Users {
+    async fn stamp(&self, user_id: &str) -> Result<Option<Vec<u8>>, palisade::auth::StampError> {
+        let Ok(id) = user_id.parse::<i64>() else { return Ok(None) };
+        let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM demo_users WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(hash.map(String::into_bytes))
+    }
+}
+
 /// A PHC-format Argon2id hash with a fresh random salt.
 fn hash_password(password: &str) -> Result<String, UsersError> {
     let salt = SaltString::generate(&mut OsRng);

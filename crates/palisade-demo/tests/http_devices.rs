@@ -160,3 +160,37 @@ async fn signing_in_on_one_device_too_many_signs_out_the_oldest() {
     let html = b.get("/sessions", Some(&last)).await.text().await.unwrap();
     assert_eq!(html.matches("<tr class=\"session").count(), cap, "{html}");
 }
+
+/// A password reset by an admin straight in the database (not through
+/// `/password`): every session and remember-me cookie of the user ends on
+/// its next request (the session keeps a seal of the password hash).
+#[tokio::test]
+async fn a_password_changed_in_the_database_signs_the_user_out_everywhere() {
+    let b = Browserless::new().await;
+    let nora = b.register("nora").await;
+    let remembered = login(&b, PASSWORD, true).await;
+    let remember = remember_set_cookie(&remembered).expect("remember-me cookie");
+    let kept = b.register("kept").await;
+    assert_eq!(b.get("/account", Some(&nora)).await.status(), StatusCode::OK);
+
+    let db = b.app.data_dir().join(palisade_demo::DATABASE_FILE);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.expect("open the demo database");
+    let reset = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000";
+    sqlx::query("UPDATE demo_users SET password_hash = ?1 WHERE username = 'nora'")
+        .bind(reset)
+        .execute(&pool)
+        .await
+        .expect("admin reset");
+
+    assert_eq!(b.get("/account", Some(&nora)).await.status(), StatusCode::SEE_OTHER, "session ended");
+    // The remember-me cookie alone (a browser restart, or a thief's copy).
+    let res = b
+        .client
+        .get(b.app.url("/account"))
+        .header(COOKIE, format!("{REMEMBER}={}", cookie_value(&remember)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the remember-me token from before the reset is dead");
+    assert_eq!(b.get("/account", Some(&kept)).await.status(), StatusCode::OK, "other users untouched");
+}

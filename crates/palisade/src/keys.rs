@@ -83,11 +83,14 @@ pub enum Purpose {
     CookieSigning,
     /// Application cookies encrypted with [`crate::cookie::CookieCodec`].
     CookieEncryption,
+    /// The HMAC of a user's credential stamp kept in their sessions
+    /// ([`crate::auth::CredentialStamp`]).
+    CredentialStamp,
 }
 
 impl Purpose {
     /// How many purposes there are (the size of a per-purpose cache).
-    pub(crate) const COUNT: usize = 6;
+    pub(crate) const COUNT: usize = 7;
 
     /// A dense index below [`COUNT`](Self::COUNT).
     pub(crate) fn index(self) -> usize {
@@ -98,6 +101,7 @@ impl Purpose {
             Purpose::RememberMe => 3,
             Purpose::CookieSigning => 4,
             Purpose::CookieEncryption => 5,
+            Purpose::CredentialStamp => 6,
         }
     }
 
@@ -109,6 +113,7 @@ impl Purpose {
             Purpose::RememberMe => b"palisade/v1/remember-me",
             Purpose::CookieSigning => b"palisade/v1/cookie-signing",
             Purpose::CookieEncryption => b"palisade/v1/cookie-encryption",
+            Purpose::CredentialStamp => b"palisade/v1/credential-stamp",
         }
     }
 }

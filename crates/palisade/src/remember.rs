@@ -178,6 +178,8 @@ const PREVIOUS: &str = "prev";
 const ROTATED_AT: &str = "rotated_at";
 /// SHA-256 of the current validator (base64url): where B is.
 const CURRENT: &str = "cur";
+/// Record A: the credential-stamp seal of the sign-in that issued the token.
+const STAMP: &str = "stamp";
 
 const TOKEN_PART: usize = 32;
 
@@ -286,7 +288,14 @@ impl Remembering {
     }
 
     /// Issues a token for `user` and queues its cookie; returns record A's key.
-    pub(crate) async fn issue(&self, ctx: &HookContext, user: &str) -> Result<StoreKey, SessionError> {
+    /// `stamp`: the seal of the user's credential stamp, checked again when
+    /// the token is used (a token from before a password change is dead).
+    pub(crate) async fn issue(
+        &self,
+        ctx: &HookContext,
+        user: &str,
+        stamp: Option<&str>,
+    ) -> Result<StoreKey, SessionError> {
         let store = ctx.store()?;
         let now = ctx.now();
         let expires_at = now.saturating_add(secs(self.settings.max_age));
@@ -296,6 +305,9 @@ impl Remembering {
         let mut data = Data::new();
         data.insert(LABEL.into(), label.unwrap_or_else(|| "Unknown browser".into()).into());
         data.insert(CURRENT.into(), URL_SAFE_NO_PAD.encode(token.validator_hash()).into());
+        if let Some(stamp) = stamp {
+            data.insert(STAMP.into(), stamp.into());
+        }
         let a = Record {
             data,
             created_at: now,
@@ -397,7 +409,7 @@ impl Remembering {
             if ctx.timed(store.rotate(&token.b_key(), &next.b_key(), &b, now)).await? == Applied::Done {
                 self.set_or_log(ctx, &next, now, a.expires_at);
                 tracing::debug!(token = ?a_key, "remember-me token used and rotated");
-                return Ok(Used::SignIn { user, token: a_key });
+                return Ok(Used::SignIn { user, token: a_key, stamp: stamp_of(&a.data) });
             }
             // Another request rotated it between our two reads: fall through.
         }
@@ -417,7 +429,7 @@ impl Remembering {
                 self.set_or_log(ctx, &next, now, a.expires_at);
             }
             tracing::debug!(token = ?a_key, "remember-me token used within the grace period of its rotation");
-            return Ok(Used::SignIn { user, token: a_key });
+            return Ok(Used::SignIn { user, token: a_key, stamp: stamp_of(&a.data) });
         }
         tracing::warn!(
             user = %user,
@@ -471,10 +483,15 @@ fn validity(user: &str, now: UnixTime, expires_at: UnixTime) -> Record {
 /// What a presented remember-me cookie led to.
 #[derive(Debug)]
 pub(crate) enum Used {
-    /// Valid: sign `user` in; the token's record A is `token`.
-    SignIn { user: String, token: StoreKey },
+    /// Valid: sign `user` in; the token's record A is `token`, `stamp` the
+    /// credential-stamp seal it was issued with.
+    SignIn { user: String, token: StoreKey, stamp: Option<String> },
     /// No usable cookie (none, invalid, unknown, revoked, theft handled).
     Nothing,
+}
+
+fn stamp_of(a: &Data) -> Option<String> {
+    a.get(STAMP).and_then(|v| v.as_str()).map(str::to_owned)
 }
 
 /// True when `hash` is the validator replaced less than `grace` ago.

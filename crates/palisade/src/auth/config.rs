@@ -28,6 +28,7 @@ pub struct AuthConfig {
     pub(crate) remember: Option<RememberMe>,
     pub(crate) clear_site_data: bool,
     pub(crate) max_sessions: Option<usize>,
+    pub(crate) stamp: Option<super::stamp::StampLoader>,
 }
 
 impl Default for AuthConfig {
@@ -39,6 +40,7 @@ impl Default for AuthConfig {
             remember: None,
             clear_site_data: true,
             max_sessions: None,
+            stamp: None,
         }
     }
 }
@@ -116,6 +118,17 @@ impl AuthConfig {
     }
 
     /// Turns remember-me on (default off).
+    /// Ties every session to the user's password, as Django's session auth
+    /// hash does: a password changed anywhere (an admin tool, a reset flow)
+    /// ends the user's other sessions and remember-me tokens on their next
+    /// request. `loader` returns bytes that change with the password; see
+    /// [`CredentialStamp`](super::CredentialStamp). Costs one `loader` call
+    /// per request of a signed-in session.
+    pub fn credential_stamp(mut self, loader: impl super::CredentialStamp) -> Self {
+        self.stamp = Some(super::stamp::StampLoader(std::sync::Arc::new(loader)));
+        self
+    }
+
     pub fn remember_me(mut self, remember: RememberMe) -> Self {
         self.remember = Some(remember);
         self

@@ -58,10 +58,12 @@ mod config;
 #[cfg(feature = "axum")]
 mod extract;
 mod hook;
+mod stamp;
 
 pub use config::{AuthConfig, AuthConfigError};
 #[cfg(feature = "axum")]
 pub use extract::{AuthRejection, CurrentUser};
+pub use stamp::{CredentialStamp, StampError};
 
 use crate::binding::Fingerprint;
 use crate::remember;
@@ -83,6 +85,9 @@ pub(crate) mod reserved {
     pub(crate) const BOUND_TO: &str = "palisade.auth.bound_to";
     /// Hex store key of the remember-me token this session belongs to.
     pub(crate) const REMEMBER: &str = "palisade.auth.remember";
+    /// The seal of the user's credential stamp at sign-in
+    /// ([`AuthConfig::credential_stamp`](super::AuthConfig::credential_stamp)).
+    pub(crate) const STAMP: &str = "palisade.auth.stamp";
 }
 
 /// Why a sign-in operation failed.
@@ -111,6 +116,9 @@ pub enum AuthError {
          AuthConfig::binding(Binding::default().ignoring_ip())"
     )]
     ClientAddressUnknown,
+    /// Signing in a user the [`CredentialStamp`] loader does not know.
+    #[error("the credential stamp loader knows no such user: sign in only users that exist")]
+    UnknownUser,
 }
 
 impl From<StoreError> for AuthError {
@@ -125,7 +133,7 @@ impl AuthError {
         match self {
             Self::Session(err) => err.status(),
             Self::NotSignedIn => http::StatusCode::UNAUTHORIZED,
-            Self::RememberMeDisabled | Self::NotConfigured | Self::ClientAddressUnknown => {
+            Self::RememberMeDisabled | Self::NotConfigured | Self::ClientAddressUnknown | Self::UnknownUser => {
                 http::StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -186,6 +194,7 @@ pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> R
     }
     require_client_address(session, hook).await?;
     let ctx = session.context().await;
+    let stamp = hook.seal_stamp(&ctx, user_id).await?;
     // The token of whoever used this browser before, and this session's own.
     if let Some(remembering) = &hook.remember {
         remembering.forget_presented(&ctx).await?;
@@ -206,8 +215,11 @@ pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> R
     let now = session.now();
     session.insert(reserved::LOGIN_AT, now).await?;
     start_fresh(session, hook, now).await?;
+    if let Some(stamp) = &stamp {
+        session.insert(reserved::STAMP, stamp).await?;
+    }
     if let (true, Some(remembering)) = (options.remember, &hook.remember) {
-        let token = remembering.issue(&ctx, user_id).await?;
+        let token = remembering.issue(&ctx, user_id, stamp.as_deref()).await?;
         session.insert(reserved::REMEMBER, token.to_hex()).await?;
     }
     session.adopt(ctx).await;
@@ -351,8 +363,13 @@ pub async fn password_changed(session: &Session) -> Result<Revoked, AuthError> {
     session.remove::<String>(reserved::REMEMBER).await?;
     session.rotate_id().await?;
     start_fresh(session, hook, session.now()).await?;
+    // The new password's stamp: this session lives on, under it.
+    let stamp = hook.seal_stamp(&ctx, &user).await?;
+    if let Some(stamp) = &stamp {
+        session.insert(reserved::STAMP, stamp).await?;
+    }
     if let (true, Some(remembering)) = (had_token, &hook.remember) {
-        let token = remembering.issue(&ctx, &user).await?;
+        let token = remembering.issue(&ctx, &user, stamp.as_deref()).await?;
         session.insert(reserved::REMEMBER, token.to_hex()).await?;
     }
     session.adopt(ctx).await;
