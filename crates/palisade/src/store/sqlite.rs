@@ -78,7 +78,20 @@ impl SqliteStore {
             }
             SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
         };
-        let pool = pool_options.connect_with(options).await.map_err(StoreError::unavailable)?;
+        // Opening a new file sets WAL mode, which needs a moment of exclusive
+        // access: an instance starting beside another one can get
+        // SQLITE_BUSY at once, without the busy timeout; it tries again.
+        let mut attempt = 1;
+        let pool = loop {
+            match pool_options.clone().connect_with(options.clone()).await {
+                Err(sqlx::Error::Database(err)) if is_busy(err.as_ref()) && attempt < MIGRATE_ATTEMPTS => {
+                    tracing::debug!(error = %err, attempt, "sqlite database busy while opening; retrying");
+                    tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                result => break result.map_err(StoreError::unavailable)?,
+            }
+        };
         Self::from_pool(pool).await
     }
 
@@ -114,12 +127,36 @@ impl SqliteStore {
     }
 }
 
+/// Attempts at migrating before giving up (see [`migrate`]).
+const MIGRATE_ATTEMPTS: u32 = 10;
+
+/// Runs the migrations. sqlx takes no lock across processes on SQLite (it
+/// does on PostgreSQL), so instances starting together on a new file race:
+/// the loser's bookkeeping insert fails (`UNIQUE constraint failed:
+/// _sqlx_migrations.version`) or its write waits out the busy timeout. Our
+/// migrations are idempotent (`IF NOT EXISTS`), so a failed attempt is
+/// retried after a short pause: it then finds them applied.
 async fn migrate(pool: &SqlitePool) -> Result<(), MigrateError> {
     let mut migrator = sqlx::migrate!("./migrations/sqlite");
     // The application may keep its own migrations in the same database (and
     // the same `_sqlx_migrations` table): theirs are not ours to complain about.
     migrator.set_ignore_missing(true);
-    migrator.run(pool).await
+    let mut attempt = 1;
+    loop {
+        match migrator.run(pool).await {
+            Err(MigrateError::Execute(sqlx::Error::Database(err))) if attempt < MIGRATE_ATTEMPTS => {
+                tracing::debug!(error = %err, attempt, "sqlite migrations raced another instance; retrying");
+            }
+            result => return result,
+        }
+        tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+        attempt += 1;
+    }
+}
+
+/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), extended codes included.
+fn is_busy(err: &dyn sqlx::error::DatabaseError) -> bool {
+    err.code().and_then(|code| code.parse::<i32>().ok()).is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 fn is_memory_url(url: &str) -> bool {
