@@ -319,6 +319,8 @@ struct Shared {
     /// Cookie jars whose logout was acknowledged.
     logged_out: Mutex<Vec<(Jar, String)>>,
     undone: Mutex<Vec<String>>,
+    /// Acknowledged writes missing from their session.
+    lost: Mutex<Vec<String>>,
     /// Sessions found signed out without a logout (not a failure by itself:
     /// listed for the reader).
     notes: Mutex<Vec<String>>,
@@ -500,7 +502,22 @@ impl Driver {
         }
     }
 
+    /// Before a session is left (logout, browser restart): every write
+    /// acknowledged in it is there.
+    async fn check_before_leaving(&self, user: &mut User) {
+        if user.acked == 0 {
+            return;
+        }
+        if let Some(reply) = self.act(user, "/account", None).await {
+            if reply.status == StatusCode::OK {
+                self.check_note(user, &reply.body);
+                user.token = csrf_field(&reply.body);
+            }
+        }
+    }
+
     async fn logout(&self, user: &mut User) {
+        self.check_before_leaving(user).await;
         let Some(token) = user.token.clone() else { return self.read(user).await };
         let before = user.jar.clone();
         let ip = user.ip.clone();
@@ -518,6 +535,9 @@ impl Driver {
     /// A browser restart: the session cookie is gone, the remember-me
     /// cookie signs the browser in again.
     async fn remember_return(&self, user: &mut User) {
+        if user.signed_in {
+            self.check_before_leaving(user).await;
+        }
         user.jar.retain(|name, _| !name.ends_with("session"));
         if let Some(reply) = self.act(user, "/account", None).await {
             if reply.status == StatusCode::OK {
@@ -527,6 +547,16 @@ impl Driver {
             } else if reply.status == StatusCode::SEE_OTHER {
                 user.signed_in = false;
             }
+        }
+    }
+
+    /// Compares a session's stored note with what was acknowledged in it.
+    fn check_note(&self, user: &User, html: &str) {
+        let stored = stored_note(html);
+        self.shared.count("sessions checked for lost writes");
+        if stored < user.acked || stored > user.sent {
+            let line = format!("{}: note n={stored}, acknowledged {}, sent {}", user.name, user.acked, user.sent);
+            self.shared.lost.lock().unwrap().push(line);
         }
     }
 
@@ -560,6 +590,15 @@ fn update_jar(jar: &mut Jar, headers: &HeaderMap) {
             jar.insert(name.to_owned(), value.to_owned());
         }
     }
+}
+
+/// The note an `/account` page shows: `n=<k>`.
+fn stored_note(html: &str) -> u64 {
+    html.split("id=\"account-note\">n=")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0)
 }
 
 /// xorshift64*: load shaping only, never security.
@@ -719,30 +758,24 @@ async fn main() {
 
     // Final checks, with the store healthy and no load: every acknowledged
     // write is in its session; every acknowledged logout stays done.
-    let (mut lost, mut checked_sessions) = (Vec::new(), 0);
+    let mut gone = Vec::new();
     for user in finished.iter_mut().filter(|u| u.signed_in && u.acked > 0) {
         let ip = user.ip.clone();
         let Some(reply) = driver.send(&ip, &mut user.jar, true, "/account", None).await else { continue };
-        if reply.status != StatusCode::OK {
-            lost.push(format!("{}: session gone at the end ({})", user.name, reply.status));
-            continue;
-        }
-        checked_sessions += 1;
-        let stored = reply
-            .body
-            .split("id=\"account-note\">n=")
-            .nth(1)
-            .and_then(|rest| rest.split('<').next())
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(0);
-        if stored < user.acked || stored > user.sent {
-            lost.push(format!("{}: note n={stored}, acknowledged {}, sent {}", user.name, user.acked, user.sent));
+        if reply.status == StatusCode::OK {
+            driver.check_note(user, &reply.body);
+        } else {
+            gone.push(format!("{}: session gone at the end ({})", user.name, reply.status));
         }
     }
+    driver.shared.lost.lock().unwrap().extend(gone);
     let logged_out = driver.shared.logged_out.lock().unwrap().clone();
     for (jar, ip) in &logged_out {
         driver.check_logged_out(jar, ip).await;
     }
+    let lost = driver.shared.lost.lock().unwrap().clone();
+    let checked_sessions = driver.shared.counts.lock().unwrap().get("sessions checked for lost writes").copied();
+    let checked_sessions = checked_sessions.unwrap_or(0) as usize;
     let report = report(&args, &store, &driver, elapsed, &rss, &lost, checked_sessions, logged_out.len());
     print!("{report}");
     std::fs::write(&args.report, &report).expect("write the report");
@@ -811,7 +844,7 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "| acknowledged writes lost (in {checked_sessions} live sessions checked at the end) | {} | {} |",
+        "| acknowledged writes lost (sessions checked: before each logout and at the end, {checked_sessions}) | {} | {} |",
         lost.len(),
         verdict(lost.is_empty())
     );

@@ -9,6 +9,7 @@
 
 mod support;
 
+use palisade::client::TrustedProxyLayer;
 use palisade::keys::KeyRing;
 use palisade_demo::{DemoConfig, StoreChoice};
 use reqwest::StatusCode;
@@ -38,13 +39,23 @@ fn redis_cluster() -> StoreChoice {
 
 /// Two instances of the demo (same secret, same users database, one
 /// session store) and a client for each.
+///
+/// The store outlives the test (a shared server), and so do the login
+/// throttle's counters in it, registrations per network included: each
+/// run's client therefore arrives, through a trusted proxy on loopback,
+/// from an address of its own, or the tenth run of the day would be
+/// throttled.
 async fn two_instances(store: StoreChoice) -> (Browserless, Browserless, tempfile::TempDir) {
     let temp = tempfile::tempdir().expect("temp dir");
     let keys = KeyRing::from_base64(&KeyRing::generate_secret_base64()).expect("generated secret is valid");
-    let config = DemoConfig::new(temp.path().join("data")).with_keys(keys).with_store(store);
+    let mut config = DemoConfig::new(temp.path().join("data")).with_keys(keys).with_store(store);
+    config.trusted_proxies = TrustedProxyLayer::trusting(["127.0.0.1"]).expect("loopback proxy");
     let first = spawn_with(config.clone()).await;
     let second = spawn_with(config).await;
-    (Browserless::with(first), Browserless::with(second), temp)
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let client = format!("10.{}.{}.{}", (nanos >> 16) & 255, (nanos >> 8) & 255, nanos & 255);
+    let (first, second) = (Browserless::with(first), Browserless::with(second));
+    (first.arriving_from(&client), second.arriving_from(&client), temp)
 }
 
 async fn login_is_shared_and_logout_is_everywhere(store: StoreChoice) {

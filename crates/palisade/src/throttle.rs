@@ -59,7 +59,7 @@ impl Backoff {
     /// Guesses at one account from one network: 5 free, then 1 s doubling
     /// to 15 min; forgotten a day after the last one (or at a correct
     /// password). 10,000 guesses at one second each reach the password
-    /// check 25 times (see `tests/throttle.rs`).
+    /// check 24 times (see `tests/throttle.rs`).
     pub fn password_per_account() -> Self {
         Backoff::new(5, Duration::from_secs(1), 15 * MINUTE, 24 * HOUR)
     }
