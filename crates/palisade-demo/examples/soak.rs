@@ -349,6 +349,8 @@ struct User {
     /// The user's last failed request (path, seconds): what explains a
     /// sign-out nobody asked for.
     last_failure: Option<(String, f64)>,
+    /// The session cookie the note counter belongs to.
+    session: Option<String>,
 }
 
 struct Driver {
@@ -422,6 +424,21 @@ impl Driver {
         if reply.as_ref().is_none_or(|r| r.status.is_server_error()) {
             user.last_failure = Some((path.to_owned(), self.started.elapsed().as_secs_f64()));
         }
+        // A new session: its note starts empty. Sign-ins make one on
+        // purpose; any other replacement of a live session is listed.
+        let now = session_cookie(&user.jar);
+        if now != user.session {
+            let expected = matches!(path, "/login" | "/register" | "/logout") || user.session.is_none();
+            if !expected {
+                let at = self.started.elapsed().as_secs_f64();
+                let why = user.last_failure.as_ref().map_or("none".to_owned(), |(p, t)| format!("{p} at {t:.1} s"));
+                let line =
+                    format!("{}: session replaced during {path} at {at:.1} s (last failed request: {why})", user.name);
+                self.shared.notes.lock().unwrap().push(line);
+            }
+            user.session = now;
+            (user.acked, user.sent) = (0, 0);
+        }
         reply
     }
 
@@ -480,7 +497,8 @@ impl Driver {
                 self.shared.count("reads signed out");
                 let at = self.started.elapsed().as_secs_f64();
                 let why = user.last_failure.as_ref().map_or("none".to_owned(), |(p, t)| format!("{p} at {t:.1} s"));
-                let line = format!("{} found signed out at {at:.1} s (its last failed request: {why})", user.name);
+                let line =
+                    format!("{}: signed out without a logout at {at:.1} s (last failed request: {why})", user.name);
                 self.shared.notes.lock().unwrap().push(line);
                 user.signed_in = false;
             }
@@ -539,6 +557,9 @@ impl Driver {
             self.check_before_leaving(user).await;
         }
         user.jar.retain(|name, _| !name.ends_with("session"));
+        // The driver left that session itself (already checked).
+        user.session = None;
+        (user.acked, user.sent) = (0, 0);
         if let Some(reply) = self.act(user, "/account", None).await {
             if reply.status == StatusCode::OK {
                 self.shared.count("remember-me returns");
@@ -571,6 +592,10 @@ impl Driver {
             _ => true,
         }
     }
+}
+
+fn session_cookie(jar: &Jar) -> Option<String> {
+    jar.iter().find(|(name, _)| name.ends_with("session")).map(|(_, value)| value.clone())
 }
 
 fn csrf_field(html: &str) -> Option<String> {
@@ -624,6 +649,7 @@ async fn virtual_user(driver: Arc<Driver>, n: usize, stop: Arc<AtomicBool>) -> U
         signed_in: false,
         remembered: false,
         last_failure: None,
+        session: None,
     };
     let mut dice = Dice(0x9e37_79b9_7f4a_7c15 ^ (n as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9));
     let mut registered = false;
@@ -879,7 +905,7 @@ fn report(
         let _ = writeln!(out, "- {line}");
     }
     for line in driver.shared.notes.lock().unwrap().iter().take(20) {
-        let _ = writeln!(out, "- signed out without a logout: {line}");
+        let _ = writeln!(out, "- note: {line}");
     }
     out
 }
