@@ -78,6 +78,12 @@ impl Backoff {
         self.window
     }
 
+    /// Parameters 3–6 of the SQL upsert: free, base, max, window.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn sql_params(&self) -> [i64; 4] {
+        [self.free, self.base, self.max, self.window].map(i64::from)
+    }
+
     /// The wait after the `count`-th counted attempt, in seconds.
     pub fn delay_after(&self, count: u64) -> i64 {
         if count < u64::from(self.free) {
@@ -176,7 +182,25 @@ impl Sql {
     /// row is locked for the statement (PostgreSQL's row lock, SQLite's one
     /// writer): two concurrent takes are counted one after the other.
     /// `RETURNING` gives the row as written, `allowed` the verdict.
-    pub(crate) fn take(self) -> String {
+    /// [`take_statement`](Self::take_statement), built once per dialect.
+    pub(crate) fn take_sql(self) -> &'static str {
+        use std::sync::OnceLock;
+        let cell = match self {
+            #[cfg(feature = "sqlite")]
+            Sql::Sqlite => {
+                static SQLITE: OnceLock<String> = OnceLock::new();
+                &SQLITE
+            }
+            #[cfg(feature = "postgres")]
+            Sql::Postgres => {
+                static POSTGRES: OnceLock<String> = OnceLock::new();
+                &POSTGRES
+            }
+        };
+        cell.get_or_init(|| self.take_statement())
+    }
+
+    fn take_statement(self) -> String {
         let (p, least, yes, no): (fn(u8) -> String, &str, &str, &str) = match self {
             #[cfg(feature = "sqlite")]
             Sql::Sqlite => (|n| format!("?{n}"), "min", "1", "0"),
@@ -212,7 +236,7 @@ impl Sql {
     }
 }
 
-/// Reads the `RETURNING count, not_before, allowed` of [`Sql::take`].
+/// Reads the `RETURNING count, not_before, allowed` of [`Sql::take_sql`].
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn taken(count: i64, not_before: UnixTime, allowed: bool) -> Taken {
     if allowed {

@@ -325,12 +325,6 @@ const REFUND_SQL: &str = "UPDATE palisade_attempts SET count = GREATEST(count - 
 
 const FORGIVE_SQL: &str = "DELETE FROM palisade_attempts WHERE key = $1";
 
-/// The upsert of [`Sql::take`], built once.
-fn take_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| Sql::Postgres.take())
-}
-
 const SESSIONS_OF_SQL: &str = "SELECT key, created_at, last_seen, expires_at, ip, user_agent \
      FROM palisade_sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, key";
 
@@ -427,16 +421,12 @@ impl Store for PostgresStore {
 #[async_trait]
 impl AttemptStore for PostgresStore {
     async fn take(&self, key: &StoreKey, now: UnixTime, backoff: &Backoff) -> Result<Taken, StoreError> {
-        let (count, not_before, allowed): (i64, i64, bool) = sqlx::query_as(take_sql())
-            .bind(key.as_bytes().as_slice())
-            .bind(now)
-            .bind(i64::from(backoff.free()))
-            .bind(i64::from(backoff.base_secs()))
-            .bind(i64::from(backoff.max_secs()))
-            .bind(i64::from(backoff.window_secs()))
-            .fetch_one(self.pool())
-            .await
-            .map_err(|e| self.error(e))?;
+        let mut query = sqlx::query_as(Sql::Postgres.take_sql()).bind(key.as_bytes().as_slice()).bind(now);
+        for param in backoff.sql_params() {
+            query = query.bind(param);
+        }
+        let (count, not_before, allowed): (i64, i64, bool) =
+            query.fetch_one(self.pool()).await.map_err(|e| self.error(e))?;
         Ok(attempts::taken(count, not_before, allowed))
     }
 
@@ -480,7 +470,7 @@ mod tests {
     fn statements_are_fixed_text_with_every_value_bound() {
         let statements =
             [LOAD_SQL, CREATE_SQL, APPLY_SQL, TOUCH_SQL, ROTATE_SQL, DELETE_SQL, SWEEP_SQL, SESSIONS_OF_SQL];
-        for sql in statements.into_iter().chain([REFUND_SQL, FORGIVE_SQL, take_sql()]) {
+        for sql in statements.into_iter().chain([REFUND_SQL, FORGIVE_SQL, Sql::Postgres.take_sql()]) {
             assert!(sql.contains("$1"), "{sql}");
             assert!(!sql.contains(';'), "one statement: {sql}");
         }

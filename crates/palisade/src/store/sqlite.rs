@@ -409,25 +409,15 @@ impl Store for SqliteStore {
     }
 }
 
-/// The upsert of [`Sql::take`], built once.
-fn take_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| Sql::Sqlite.take())
-}
-
 #[async_trait]
 impl AttemptStore for SqliteStore {
     async fn take(&self, key: &StoreKey, now: UnixTime, backoff: &Backoff) -> Result<Taken, StoreError> {
-        let (count, not_before, allowed): (i64, i64, bool) = sqlx::query_as(take_sql())
-            .bind(key.as_bytes().as_slice())
-            .bind(now)
-            .bind(i64::from(backoff.free()))
-            .bind(i64::from(backoff.base_secs()))
-            .bind(i64::from(backoff.max_secs()))
-            .bind(i64::from(backoff.window_secs()))
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::unavailable)?;
+        let mut query = sqlx::query_as(Sql::Sqlite.take_sql()).bind(key.as_bytes().as_slice()).bind(now);
+        for param in backoff.sql_params() {
+            query = query.bind(param);
+        }
+        let (count, not_before, allowed): (i64, i64, bool) =
+            query.fetch_one(self.pool()).await.map_err(StoreError::unavailable)?;
         Ok(attempts::taken(count, not_before, allowed))
     }
 
