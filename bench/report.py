@@ -10,20 +10,40 @@ import json
 import statistics
 import sys
 
-# The peer each Palisade system is compared with.
+# The peers each Palisade system is compared with (the first is its
+# like-for-like peer).
 PEERS = {
-    "palisade-cookie": "tower-cookies-signed",
-    "palisade-memory": "tower-sessions-memory",
-    "palisade-redis": "tower-sessions-redis",
+    "palisade-cookie": ["tower-cookies-private", "tower-cookies-signed"],
+    "palisade-memory": ["tower-sessions-memory"],
+    "palisade-sqlite": ["tower-sessions-sqlite"],
+    "palisade-postgres": ["tower-sessions-postgres"],
+    "palisade-redis": ["tower-sessions-redis"],
+    "palisade-stack": ["peers-stack"],
 }
 
-# Issue 7's targets, checked on the returning visitor's counter route.
-TARGETS = [
-    ("palisade-cookie", "bare", 0.80),
-    ("palisade-memory", "bare", 0.80),
-    ("palisade-memory", "tower-sessions-memory", 1.25),
-    ("palisade-redis", "tower-sessions-redis", 1.00),
-]
+# The ceiling each system's "× bare" is taken against.
+def ceiling(system):
+    return "bare-stack" if system.endswith("-stack") else "bare"
+
+RETURNING = ("returning:counter", "returning:read", "new:counter")
+
+# Issue 15's targets: (scenarios, system, against, median at least, lowest
+# repetition at least). A target is met only when both hold.
+TARGETS = (
+    [(RETURNING, system, peers[0], 1.00, 0.95) for system, peers in PEERS.items() if system != "palisade-stack"]
+    + [
+        (("returning:page",), "palisade-stack", "peers-stack", 1.10, 0.95),
+        (RETURNING, "palisade-cookie", "tower-cookies-private", 1.00, 0.95),
+        (("returning:read",), "palisade-cookie", "tower-cookies-signed", 0.95, 0.90),
+        (("returning:read",), "palisade-memory", "bare", 0.85, 0.80),
+        (("returning:counter",), "palisade-memory", "bare", 0.75, 0.70),
+        (("returning:counter",), "palisade-sqlite", "bare", 0.25, 0.20),
+        (("returning:read",), "palisade-sqlite", "bare", 0.35, 0.30),
+    ]
+)
+# Every Palisade p99 at most this many times its peer's; the SQLite p99 (ms).
+P99_RATIO = 1.5
+SQLITE_P99_MS = 20.0
 
 
 def parse_wrk(line):
@@ -173,18 +193,21 @@ def render(args):
             "| errors | Set-Cookie on read |"
         )
         w("|---|---:|---:|---:|---:|---:|---|---|---:|---|")
-        bare = medians.get((scenario, "bare"), {}).get("rps")
         for system in systems:
             m = medians[(scenario, system)]
-            peer = PEERS.get(system)
-            peer_rps = medians.get((scenario, peer), {}).get("rps") if peer else None
+            bare = ceiling(system)
             last = m["runs"][-1]
             calls = fmt_calls(statistics_of(m["runs"], "store_calls"))
             redis = fmt_calls(statistics_of(m["runs"], "redis_cmds"), skip=())
             errors = sum(r["errors"] + r["non_2xx"] for r in m["runs"])
             cookie = {True: "**yes**", False: "no"}.get(last.get("read_sets_cookie"), "—")
-            peer_cell = f"{fmt_paired(paired(medians, scenario, system, peer))} ({peer})" if peer_rps else "—"
-            bare_cell = fmt_paired(paired(medians, scenario, system, "bare")) if bare else "—"
+            peer_cells = [
+                f"{fmt_paired(paired(medians, scenario, system, peer))} ({peer})"
+                for peer in PEERS.get(system, [])
+                if (scenario, peer) in medians
+            ]
+            peer_cell = "<br>".join(peer_cells) or "—"
+            bare_cell = fmt_paired(paired(medians, scenario, system, bare)) if (scenario, bare) in medians else "—"
             cpu = [r["cpu_us_per_req"] for r in m["runs"] if r.get("cpu_us_per_req")]
             cpu_cell = f"{statistics.median(cpu):.1f}" if cpu else "—"
             w(
@@ -193,21 +216,45 @@ def render(args):
             )
         w("")
 
-    if ("returning:counter", "bare") in medians:
-        w("## Targets (issue 7), returning visitor, `/counter`")
+    if medians:
+        w("## Targets (issue 15)")
         w("")
-        w("| system | against | target | measured | |")
-        w("|---|---|---:|---:|---|")
-        for system, against, goal in TARGETS:
-            a = medians.get(("returning:counter", system))
-            b = medians.get(("returning:counter", against))
-            if not a or not b:
-                w(f"| {system} | {against} | {goal:.2f}× | not measured | |")
-                continue
-            ratios = paired(medians, "returning:counter", system, against)
-            ratio = statistics.median(ratios)
-            verdict = "met" if ratio >= goal else "**missed**"
-            w(f"| {system} | {against} | {goal:.2f}× | {fmt_paired(ratios)} | {verdict} |")
+        w(
+            "Met only when the median of the paired ratios reaches the target *and* the lowest "
+            "repetition reaches the floor."
+        )
+        w("")
+        w("| system | against | route | target (floor) | measured | |")
+        w("|---|---|---|---:|---:|---|")
+        for scenarios_of, system, against, goal, floor in TARGETS:
+            for scenario in scenarios_of:
+                if (scenario, system) not in medians or (scenario, against) not in medians:
+                    continue
+                ratios = paired(medians, scenario, system, against)
+                if not ratios:
+                    continue
+                met = statistics.median(ratios) >= goal and min(ratios) >= floor
+                verdict = "met" if met else "**missed**"
+                w(
+                    f"| {system} | {against} | {scenario} | {goal:.2f}× ({floor:.2f}×) "
+                    f"| {fmt_paired(ratios)} | {verdict} |"
+                )
+        for system, peers in PEERS.items():
+            for scenario in scenarios:
+                a, b = medians.get((scenario, system)), medians.get((scenario, peers[0]))
+                if not a or not b or scenario == "returning:none":
+                    continue
+                ratio = a["p99"] / b["p99"] if b["p99"] else float("inf")
+                verdict = "met" if ratio <= P99_RATIO else "**missed**"
+                w(
+                    f"| {system} p99 | {peers[0]} p99 | {scenario} | ≤ {P99_RATIO:.1f}× "
+                    f"| {a['p99']:.2f} / {b['p99']:.2f} ms = {ratio:.2f}× | {verdict} |"
+                )
+        for scenario in scenarios:
+            a = medians.get((scenario, "palisade-sqlite"))
+            if a and scenario != "returning:none":
+                verdict = "met" if a["p99"] < SQLITE_P99_MS else "**missed**"
+                w(f"| palisade-sqlite p99 | — | {scenario} | < {SQLITE_P99_MS:.0f} ms | {a['p99']:.2f} ms | {verdict} |")
         w("")
 
     flood = [r for r in rows if r["kind"] == "flood"]

@@ -3,11 +3,13 @@
 //! a steady loop to run under `perf` or `valgrind --tool=callgrind`.
 //!
 //! ```text
-//! cargo run --release --example drive -- <system> <route> [requests]
+//! cargo run --release --example drive -- <system> <route> [requests] [new]
 //! ```
+//!
+//! With `new`, every request comes without a cookie (a new visitor);
+//! otherwise it carries the cookie `/login` gave and follows the cookies
+//! the responses set, as a browser would.
 
-use axum::body::Body;
-use http::{header, Request};
 use palisade_bench::apps::{self, System};
 use palisade_bench::options::Options;
 use std::alloc::{GlobalAlloc, Layout, System as SystemAlloc};
@@ -39,26 +41,20 @@ static GLOBAL: Counting = Counting;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: drive <system> <route> [requests]";
+    let usage = "usage: drive <system> <route> [requests] [new]";
     let system = args.next().and_then(|name| System::from_name(&name)).expect(usage);
     let route = args.next().expect(usage);
     let requests: u64 = args.next().map(|n| n.parse().expect(usage)).unwrap_or(100_000);
+    let new_visitor = args.next().as_deref() == Some("new");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let app = apps::build(system, &Options::default()).await.expect("system builds");
-        let cookie = apps::login_cookie(&app).await;
-        let request = |cookie: &Option<String>| {
-            let mut request = Request::get(route.as_str());
-            if let Some(cookie) = cookie {
-                request = request.header(header::COOKIE, cookie);
-            }
-            request.body(Body::empty()).expect("request")
-        };
+        let cookie = if new_visitor { None } else { apps::login_cookie(&app).await };
         // Measures the request alone: building it is not counted.
         let mut counted = 0;
         let mut cookie = cookie;
         for _ in 0..requests {
-            let req = request(&cookie);
+            let req = apps::request(&route, cookie.as_deref());
             let before = ALLOCATIONS.load(Ordering::Relaxed);
             let response = app.clone().oneshot(req).await.expect("infallible");
             let after = ALLOCATIONS.load(Ordering::Relaxed);
@@ -66,14 +62,15 @@ fn main() {
             assert!(response.status().is_success(), "{}", response.status());
             // A cookie session's value changes on every write: follow it,
             // as a browser would.
-            if let Some(pair) = apps::cookie_pair(&response) {
-                cookie = Some(pair);
+            if let Some(set) = apps::cookie_pair(&response).filter(|_| !new_visitor) {
+                cookie = Some(apps::merge_cookies(cookie.as_deref(), &set));
             }
             drop(response);
         }
         println!(
-            "{} {route}: {requests} requests, {:.1} allocations per request (response dropped outside the count)",
+            "{} {route}{}: {requests} requests, {:.1} allocations per request (response dropped outside the count)",
             system.name(),
+            if new_visitor { " (new visitor)" } else { "" },
             counted as f64 / requests as f64
         );
     });

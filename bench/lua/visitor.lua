@@ -1,10 +1,13 @@
 -- wrk script for bench/run.
 --
---   wrk ... -s visitor.lua URL -- new
+--   wrk ... -s visitor.lua URL -- new THREADS USER_AGENT
 --       new visitor: no cookie on any request.
---   wrk ... -s visitor.lua URL -- COOKIE_FILE
+--   wrk ... -s visitor.lua URL -- COOKIE_FILE THREADS USER_AGENT
 --       returning visitor: every request carries one of the pre-created
---       session cookies in COOKIE_FILE (one `name=value` a line).
+--       sessions' cookies in COOKIE_FILE (one `Cookie` value a line).
+--
+-- Every request carries USER_AGENT, as a browser's does (Palisade binds a
+-- signed-in session to it).
 --
 -- wrk's Lua API has no per-connection hook, so each thread cycles through
 -- its own slice of the file (line i goes to thread i mod threads); with at
@@ -26,8 +29,9 @@ local next_request = 1
 
 function init(args)
   local mode = args[1] or "new"
+  local headers = { ["User-Agent"] = args[3] }
   if mode == "new" then
-    requests[1] = wrk.format("GET")
+    requests[1] = wrk.format("GET", nil, headers)
     return
   end
   local thread_count = tonumber(args[2]) or 1
@@ -35,7 +39,7 @@ function init(args)
   for line in io.lines(mode) do
     if line ~= "" then
       if line_number % thread_count == thread_index then
-        requests[#requests + 1] = wrk.format("GET", nil, { ["Cookie"] = line })
+        requests[#requests + 1] = wrk.format("GET", nil, { ["Cookie"] = line, ["User-Agent"] = args[3] })
       end
       line_number = line_number + 1
     end

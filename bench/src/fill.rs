@@ -7,9 +7,8 @@
 use crate::apps::{self, BoxError, System};
 use crate::options::Options;
 use crate::proc_stats::rss_bytes;
-use axum::body::Body;
 use futures_util::stream::{self, StreamExt};
-use http::{Request, StatusCode};
+use http::StatusCode;
 use tower::ServiceExt;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 use tower_sessions_redis_store::fred::types::InfoKind;
@@ -59,8 +58,9 @@ pub async fn run(system: System, options: &Options, checkpoints: &[usize]) -> Re
 }
 
 async fn call(app: &axum::Router, path: &str) -> Result<(), BoxError> {
-    let request = Request::get(path).body(Body::empty())?;
-    let response = app.clone().oneshot(request).await?;
+    // As a browser's request arrives: a user agent and a peer address
+    // (Palisade keeps both with the session, for the devices list).
+    let response = app.clone().oneshot(apps::request(path, None)).await?;
     if response.status() != StatusCode::OK {
         return Err(format!("{path} answered {}", response.status()).into());
     }

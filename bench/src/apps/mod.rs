@@ -3,6 +3,7 @@
 
 mod bare;
 mod palisade;
+mod stack;
 mod tower_cookies;
 mod tower_sessions;
 
@@ -36,10 +37,22 @@ pub enum System {
     TowerSessionsRedis,
     /// Peer: tower-cookies signed cookies (HMAC-SHA256, value readable).
     TowerCookiesSigned,
+    /// Peer: tower-cookies private cookies (AES-256-GCM).
+    TowerCookiesPrivate,
+    /// Peer: tower-sessions with `tower-sessions-sqlx-store` on a SQLite file.
+    TowerSessionsSqlite,
+    /// Peer: tower-sessions with `tower-sessions-sqlx-store` on PostgreSQL.
+    TowerSessionsPostgres,
+    /// The full stack page on Palisade's `Stack` (memory store).
+    PalisadeStack,
+    /// The full stack page on tower-sessions + axum-login + axum_csrf + tower-http.
+    PeersStack,
+    /// The full stack page with no session, sign-in or CSRF: the ceiling.
+    BareStack,
 }
 
 impl System {
-    pub const ALL: [System; 9] = [
+    pub const ALL: [System; 15] = [
         System::Bare,
         System::PalisadeCookie,
         System::PalisadeMemory,
@@ -49,6 +62,12 @@ impl System {
         System::TowerSessionsMemory,
         System::TowerSessionsRedis,
         System::TowerCookiesSigned,
+        System::TowerCookiesPrivate,
+        System::TowerSessionsSqlite,
+        System::TowerSessionsPostgres,
+        System::PalisadeStack,
+        System::PeersStack,
+        System::BareStack,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +81,12 @@ impl System {
             System::TowerSessionsMemory => "tower-sessions-memory",
             System::TowerSessionsRedis => "tower-sessions-redis",
             System::TowerCookiesSigned => "tower-cookies-signed",
+            System::TowerCookiesPrivate => "tower-cookies-private",
+            System::TowerSessionsSqlite => "tower-sessions-sqlite",
+            System::TowerSessionsPostgres => "tower-sessions-postgres",
+            System::PalisadeStack => "palisade-stack",
+            System::PeersStack => "peers-stack",
+            System::BareStack => "bare-stack",
         }
     }
 
@@ -92,7 +117,13 @@ pub async fn build(system: System, options: &Options) -> Result<Router, BoxError
         System::PalisadeRedis => palisade::redis(options).await?,
         System::TowerSessionsMemory => tower_sessions::memory(),
         System::TowerSessionsRedis => tower_sessions::redis(options).await?,
-        System::TowerCookiesSigned => (tower_cookies::routes(), None),
+        System::TowerCookiesSigned => (tower_cookies::routes(false), None),
+        System::TowerCookiesPrivate => (tower_cookies::routes(true), None),
+        System::TowerSessionsSqlite => tower_sessions::sqlite(options).await?,
+        System::TowerSessionsPostgres => tower_sessions::postgres(options).await?,
+        System::PalisadeStack => (stack::palisade_stack::routes()?, None),
+        System::PeersStack => (stack::peers_stack::routes(), None),
+        System::BareStack => (stack::bare_stack::routes(), None),
     };
     let name = system.name();
     let stats_route = get(move || {
@@ -110,18 +141,51 @@ pub async fn build(system: System, options: &Options) -> Result<Router, BoxError
     Ok(routes.route("/stats", stats_route))
 }
 
-/// The `name=value` part of a response's `Set-Cookie`, as a browser would
-/// send it back; `None` when the response sets no cookie.
+/// The `User-Agent` every bench request carries (wrk's script and the
+/// in-process drivers): Palisade binds a signed-in session to it.
+pub const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0";
+
+/// The `name=value` parts of a response's `Set-Cookie` headers joined by
+/// `; `, as a browser would send them back; `None` when it sets none.
 pub fn cookie_pair<B>(response: &http::Response<B>) -> Option<String> {
-    let set_cookie = response.headers().get(http::header::SET_COOKIE)?.to_str().ok()?;
-    Some(set_cookie.split(';').next()?.to_owned())
+    let pairs: Vec<&str> = response
+        .headers()
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok()?.split(';').next())
+        .collect();
+    (!pairs.is_empty()).then(|| pairs.join("; "))
 }
 
-/// The session cookie `/login` gives (in-process, no TCP), if the system
-/// sets one.
+/// `cookie` (a request's `Cookie` value) with the `name=value` pairs in
+/// `set` replacing those of the same name, as a browser's jar would.
+pub fn merge_cookies(cookie: Option<&str>, set: &str) -> String {
+    let mut pairs: Vec<&str> = cookie.map(|c| c.split("; ").collect()).unwrap_or_default();
+    for new in set.split("; ") {
+        let name = new.split('=').next().unwrap_or(new);
+        pairs.retain(|old| old.split('=').next() != Some(name));
+        pairs.push(new);
+    }
+    pairs.join("; ")
+}
+
+/// A GET of `path` as the bench's clients send it: the bench user agent and
+/// the peer address axum's `ConnectInfo` gives a served request.
+pub fn request(path: &str, cookie: Option<&str>) -> http::Request<axum::body::Body> {
+    let mut request = http::Request::get(path).header(http::header::USER_AGENT, USER_AGENT);
+    if let Some(cookie) = cookie {
+        request = request.header(http::header::COOKIE, cookie);
+    }
+    let mut request = request.body(axum::body::Body::empty()).expect("a valid request");
+    let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
+    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+    request
+}
+
+/// The session cookie(s) `/login` gives (in-process, no TCP), if the system
+/// sets any.
 pub async fn login_cookie(app: &Router) -> Option<String> {
     use tower::ServiceExt;
-    let request = http::Request::get("/login").body(axum::body::Body::empty()).expect("a valid request");
-    let response = app.clone().oneshot(request).await.expect("axum routers are infallible");
+    let response = app.clone().oneshot(request("/login", None)).await.expect("axum routers are infallible");
     cookie_pair(&response)
 }

@@ -1,6 +1,8 @@
-//! Peer: tower-cookies signed cookies. The counter itself is the cookie
-//! value, signed (HMAC-SHA256) but readable by the client. Attributes set
-//! to match Palisade's (Secure, HttpOnly, SameSite=Lax, Path=/).
+//! Peers: tower-cookies signed cookies (HMAC-SHA256, value readable by the
+//! client) and private cookies (AES-256-GCM, the like-for-like peer of
+//! Palisade's encrypted cookie sessions). The counter itself is the cookie
+//! value. Attributes set to match Palisade's (Secure, HttpOnly,
+//! SameSite=Lax, Path=/).
 
 use super::COUNTER;
 use axum::{extract::State, routing::get, Router};
@@ -8,20 +10,32 @@ use std::sync::Arc;
 use tower_cookies::cookie::SameSite;
 use tower_cookies::{CookieManagerLayer, Cookies, Key};
 
-type SharedKey = State<Arc<Key>>;
-
-fn current(cookies: &Cookies, key: &Key) -> u64 {
-    cookies.signed(key).get(COUNTER).and_then(|c| c.value().parse().ok()).unwrap_or(0)
+/// The key, and whether cookies are encrypted (private) or only signed.
+struct Jar {
+    key: Key,
+    private: bool,
 }
 
-fn set(cookies: &Cookies, key: &Key, n: u64) {
+type SharedKey = State<Arc<Jar>>;
+
+fn current(cookies: &Cookies, jar: &Jar) -> u64 {
+    let cookie =
+        if jar.private { cookies.private(&jar.key).get(COUNTER) } else { cookies.signed(&jar.key).get(COUNTER) };
+    cookie.and_then(|c| c.value().parse().ok()).unwrap_or(0)
+}
+
+fn set(cookies: &Cookies, jar: &Jar, n: u64) {
     let cookie = tower_cookies::Cookie::build((COUNTER, n.to_string()))
         .path("/")
         .secure(true)
         .http_only(true)
         .same_site(SameSite::Lax)
         .build();
-    cookies.signed(key).add(cookie);
+    if jar.private {
+        cookies.private(&jar.key).add(cookie);
+    } else {
+        cookies.signed(&jar.key).add(cookie);
+    }
 }
 
 async fn counter(State(key): SharedKey, cookies: Cookies) -> String {
@@ -39,12 +53,12 @@ async fn login(State(key): SharedKey, cookies: Cookies) -> String {
     0u64.to_string()
 }
 
-pub fn routes() -> Router {
+pub fn routes(private: bool) -> Router {
     Router::new()
         .route("/counter", get(counter))
         .route("/read", get(read))
         .route("/none", get(|| async { "ok" }))
         .route("/login", get(login))
         .layer(CookieManagerLayer::new())
-        .with_state(Arc::new(Key::generate()))
+        .with_state(Arc::new(Jar { key: Key::generate(), private }))
 }

@@ -47,6 +47,29 @@ pub fn memory() -> (Router, Option<StatsFn>) {
     with_store(MemoryStore::default())
 }
 
+/// `tower-sessions-sqlx-store` on a SQLite file, opened as Palisade's store
+/// opens its own (WAL, a pool of 8): what differs is the store's code.
+pub async fn sqlite(options: &Options) -> Result<(Router, Option<StatsFn>), BoxError> {
+    use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+    let connect = format!("sqlite://{}?mode=rwc", options.sqlite_path)
+        .parse::<SqliteConnectOptions>()?
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(std::time::Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(connect).await?;
+    let store = tower_sessions_sqlx_store::SqliteStore::new(pool);
+    store.migrate().await?;
+    Ok(with_store(store))
+}
+
+/// `tower-sessions-sqlx-store` on PostgreSQL, a pool of 10 as Palisade's.
+pub async fn postgres(options: &Options) -> Result<(Router, Option<StatsFn>), BoxError> {
+    use tower_sessions_sqlx_store::sqlx::postgres::PgPoolOptions;
+    let pool = PgPoolOptions::new().max_connections(10).connect(&options.postgres_url).await?;
+    let store = tower_sessions_sqlx_store::PostgresStore::new(pool);
+    store.migrate().await?;
+    Ok(with_store(store))
+}
+
 pub async fn redis(options: &Options) -> Result<(Router, Option<StatsFn>), BoxError> {
     let pool = Pool::new(Config::from_url(&options.redis_url)?, None, None, None, options.redis_pool)?;
     pool.init().await?;

@@ -80,7 +80,8 @@ fn mac(key: &SubKey, binding: &Binding, random: &[u8]) -> hmac::Hmac<Sha256> {
 
 /// A new cookie value bound to `binding`, signed with the primary key.
 pub(crate) fn mint(keys: &PurposeKeys, binding: &Binding) -> String {
-    sign(keys, binding, crate::random::bytes::<RANDOM_LEN>().as_slice())
+    // Public in the cookie it goes into: the pooled OS bytes will do.
+    sign(keys, binding, crate::random::public_bytes::<RANDOM_LEN>().as_slice())
 }
 
 /// The cookie value carrying `random` (32 bytes from the OS CSPRNG).

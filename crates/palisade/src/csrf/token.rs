@@ -82,9 +82,10 @@ impl Secret {
 /// `base64url(pad || pad XOR value)` with a fresh pad.
 pub(crate) fn mask_bytes(value: &[u8]) -> String {
     let mut out = Zeroizing::new(Vec::with_capacity(2 * value.len()));
-    // Pads are drawn 32 bytes at a time from the OS CSPRNG.
+    // Pads are drawn 32 bytes at a time from the OS CSPRNG (pooled: a pad
+    // is public in the token it masks).
     while out.len() < value.len() {
-        let pad = crate::random::bytes::<32>();
+        let pad = Zeroizing::new(crate::random::public_bytes::<32>());
         let take = (value.len() - out.len()).min(32);
         out.extend_from_slice(&pad[..take]);
     }

@@ -35,8 +35,9 @@ impl std::fmt::Debug for CspNonce {
 
 impl CspNonce {
     pub(crate) fn generate() -> Self {
-        let bytes = crate::random::bytes::<NONCE_BYTES>();
-        Self(Arc::new(Inner { value: URL_SAFE_NO_PAD.encode(bytes.as_slice()), used: AtomicBool::new(false) }))
+        // Public in the page it is used in: the pooled OS bytes will do.
+        let bytes = crate::random::public_bytes::<NONCE_BYTES>();
+        Self(Arc::new(Inner { value: URL_SAFE_NO_PAD.encode(bytes), used: AtomicBool::new(false) }))
     }
 
     /// The nonce, for a `nonce="…"` attribute. Only base64url characters:

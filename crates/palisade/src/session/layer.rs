@@ -72,7 +72,7 @@ impl Shared {
 /// Adds a [`Session`] to every request and saves it after the handler.
 #[derive(Clone)]
 pub struct SessionLayer {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for SessionLayer {

@@ -1,7 +1,7 @@
 //! A bounded in-memory store, for tests, development and single-process apps.
 
 use super::attempts::{AttemptStore, Backoff, MemoryCounters, Taken, DEFAULT_MAX_COUNTERS};
-use super::{Applied, Change, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
+use super::{Applied, Change, Data, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
 use async_trait::async_trait;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,23 +27,95 @@ pub struct MemoryStore {
     max_counters: usize,
 }
 
+/// A record as the store keeps it: about half the memory of a [`Record`].
+/// The data is compact JSON in one allocation (a `serde_json::Map` costs a
+/// B-tree node of ~600 bytes even for one key) and the strings are boxed to
+/// their length. A memory store's bound is a count of sessions: the smaller
+/// each one, the more sessions fit in the same memory before a flood of new
+/// visitors starts evicting.
+struct Stored {
+    data: Box<str>,
+    created_at: UnixTime,
+    last_seen: UnixTime,
+    expires_at: UnixTime,
+    deadline: UnixTime,
+    user_id: Option<Box<str>>,
+    ip: Option<Box<str>>,
+    user_agent: Option<Box<str>>,
+}
+
+impl Stored {
+    fn new(record: &Record) -> Result<Self, StoreError> {
+        let boxed = |s: &Option<String>| s.as_deref().map(Box::from);
+        Ok(Self {
+            data: encode(&record.data)?,
+            created_at: record.created_at,
+            last_seen: record.last_seen,
+            expires_at: record.expires_at,
+            deadline: record.deadline,
+            user_id: boxed(&record.user_id),
+            ip: boxed(&record.ip),
+            user_agent: boxed(&record.user_agent),
+        })
+    }
+
+    fn data(&self) -> Result<Data, StoreError> {
+        serde_json::from_str(&self.data)
+            .map_err(|_| StoreError::Corrupt("memory session record: data is not a JSON object".into()))
+    }
+
+    fn record(&self) -> Result<Record, StoreError> {
+        let string = |s: &Option<Box<str>>| s.as_deref().map(String::from);
+        Ok(Record {
+            data: self.data()?,
+            created_at: self.created_at,
+            last_seen: self.last_seen,
+            expires_at: self.expires_at,
+            deadline: self.deadline,
+            user_id: string(&self.user_id),
+            ip: string(&self.ip),
+            user_agent: string(&self.user_agent),
+        })
+    }
+
+    fn info(&self, key: StoreKey) -> SessionInfo {
+        SessionInfo {
+            key,
+            created_at: self.created_at,
+            last_seen: self.last_seen,
+            expires_at: self.expires_at,
+            ip: self.ip.as_deref().map(String::from),
+            user_agent: self.user_agent.as_deref().map(String::from),
+            current: false,
+        }
+    }
+}
+
+fn encode(data: &Data) -> Result<Box<str>, StoreError> {
+    serde_json::to_string(data)
+        .map(String::into_boxed_str)
+        .map_err(|_| StoreError::Corrupt("session data cannot be encoded as JSON".into()))
+}
+
 #[derive(Default)]
 struct Inner {
-    records: HashMap<StoreKey, Record>,
-    by_expiry: BTreeSet<(UnixTime, StoreKey)>,
-    /// The records without a user, by expiry: evicted first.
+    records: HashMap<StoreKey, Stored>,
+    /// The records with a user, by expiry.
+    signed_in_by_expiry: BTreeSet<(UnixTime, StoreKey)>,
+    /// The records without a user, by expiry: evicted first. Every record
+    /// is in exactly one of the two sets.
     anonymous_by_expiry: BTreeSet<(UnixTime, StoreKey)>,
     /// User id → that user's session keys; kept exact by `insert`/`remove`.
     by_user: HashMap<String, HashSet<StoreKey>>,
 }
 
 impl Inner {
-    fn insert(&mut self, key: StoreKey, record: Record) {
+    fn insert(&mut self, key: StoreKey, record: Stored) {
         self.remove(&key);
-        self.by_expiry.insert((record.expires_at, key));
         match &record.user_id {
             Some(user) => {
-                self.by_user.entry(user.clone()).or_default().insert(key);
+                self.signed_in_by_expiry.insert((record.expires_at, key));
+                self.by_user.entry(user.to_string()).or_default().insert(key);
             }
             None => {
                 self.anonymous_by_expiry.insert((record.expires_at, key));
@@ -52,13 +124,10 @@ impl Inner {
         self.records.insert(key, record);
     }
 
-    fn remove(&mut self, key: &StoreKey) -> Option<Record> {
+    fn remove(&mut self, key: &StoreKey) -> Option<Stored> {
         let old = self.records.remove(key)?;
-        self.by_expiry.remove(&(old.expires_at, *key));
-        if old.user_id.is_none() {
-            self.anonymous_by_expiry.remove(&(old.expires_at, *key));
-        }
-        if let Some(user) = &old.user_id {
+        self.by_expiry_mut(old.user_id.is_none()).remove(&(old.expires_at, *key));
+        if let Some(user) = old.user_id.as_deref() {
             if let Some(keys) = self.by_user.get_mut(user) {
                 keys.remove(key);
                 if keys.is_empty() {
@@ -69,13 +138,29 @@ impl Inner {
         Some(old)
     }
 
-    fn live_mut(&mut self, key: &StoreKey, now: UnixTime) -> Option<&mut Record> {
+    fn by_expiry_mut(&mut self, anonymous: bool) -> &mut BTreeSet<(UnixTime, StoreKey)> {
+        if anonymous {
+            &mut self.anonymous_by_expiry
+        } else {
+            &mut self.signed_in_by_expiry
+        }
+    }
+
+    /// The record that expires first, of either kind.
+    fn first_to_expire(&self) -> Option<(UnixTime, StoreKey)> {
+        match (self.anonymous_by_expiry.first(), self.signed_in_by_expiry.first()) {
+            (Some(a), Some(b)) => Some(*a.min(b)),
+            (a, b) => a.or(b).copied(),
+        }
+    }
+
+    fn live_mut(&mut self, key: &StoreKey, now: UnixTime) -> Option<&mut Stored> {
         self.records.get_mut(key).filter(|r| r.expires_at > now)
     }
 
     fn sweep(&mut self, now: UnixTime) -> u64 {
         let mut removed = 0;
-        while let Some(&(expires_at, key)) = self.by_expiry.first() {
+        while let Some((expires_at, key)) = self.first_to_expire() {
             if expires_at > now {
                 break;
             }
@@ -93,7 +178,9 @@ impl Inner {
         }
         self.sweep(now);
         while self.records.len() >= max {
-            let Some(&(_, key)) = self.anonymous_by_expiry.first().or_else(|| self.by_expiry.first()) else { break };
+            let Some(&(_, key)) = self.anonymous_by_expiry.first().or_else(|| self.signed_in_by_expiry.first()) else {
+                break;
+            };
             self.remove(&key);
             tracing::debug!("memory session store full: evicted the session closest to expiry (anonymous first)");
         }
@@ -179,13 +266,14 @@ impl Store for MemoryStore {
     }
 
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
-        Ok(self.lock().live_mut(key, now).map(|r| r.clone()))
+        self.lock().live_mut(key, now).map(|r| r.record()).transpose()
     }
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {
+        let stored = Stored::new(record)?; // encoded before the lock is taken
         let mut inner = self.lock();
         inner.make_room(self.max_sessions, record.last_seen);
-        inner.insert(*key, record.clone());
+        inner.insert(*key, stored);
         Ok(())
     }
 
@@ -194,27 +282,28 @@ impl Store for MemoryStore {
         let Some(record) = inner.live_mut(key, now) else {
             return Ok(Applied::Missing);
         };
-        for (k, v) in &change.set {
-            match record.data.get_mut(k) {
-                Some(slot) => slot.clone_from(v),
-                None => {
-                    record.data.insert(k.clone(), v.clone());
+        if !change.is_touch() {
+            let mut data = record.data()?;
+            for (k, v) in &change.set {
+                match data.get_mut(k) {
+                    Some(slot) => slot.clone_from(v),
+                    None => {
+                        data.insert(k.clone(), v.clone());
+                    }
                 }
             }
-        }
-        for k in &change.remove {
-            record.data.remove(k);
+            for k in &change.remove {
+                data.remove(k);
+            }
+            record.data = encode(&data)?;
         }
         record.last_seen = change.last_seen;
         let old_expiry = std::mem::replace(&mut record.expires_at, change.expires_at);
         if old_expiry != change.expires_at {
             let anonymous = record.user_id.is_none();
-            inner.by_expiry.remove(&(old_expiry, *key));
-            inner.by_expiry.insert((change.expires_at, *key));
-            if anonymous {
-                inner.anonymous_by_expiry.remove(&(old_expiry, *key));
-                inner.anonymous_by_expiry.insert((change.expires_at, *key));
-            }
+            let by_expiry = inner.by_expiry_mut(anonymous);
+            by_expiry.remove(&(old_expiry, *key));
+            by_expiry.insert((change.expires_at, *key));
         }
         Ok(Applied::Done)
     }
@@ -226,12 +315,13 @@ impl Store for MemoryStore {
         record: &Record,
         now: UnixTime,
     ) -> Result<Applied, StoreError> {
+        let stored = Stored::new(record)?;
         let mut inner = self.lock();
         if inner.live_mut(old, now).is_none() {
             return Ok(Applied::Missing);
         }
         inner.remove(old);
-        inner.insert(*new, record.clone());
+        inner.insert(*new, stored);
         Ok(Applied::Done)
     }
 
@@ -251,7 +341,7 @@ impl Store for MemoryStore {
             .get(user_id)
             .into_iter()
             .flatten()
-            .filter_map(|key| inner.records.get(key).filter(|r| r.expires_at > now).map(|r| SessionInfo::of(*key, r)))
+            .filter_map(|key| inner.records.get(key).filter(|r| r.expires_at > now).map(|r| r.info(*key)))
             .collect();
         found.sort_by_key(|info| (info.created_at, info.key));
         Ok(found)
