@@ -47,13 +47,19 @@ pub fn memory() -> (Router, Option<StatsFn>) {
     with_store(MemoryStore::default())
 }
 
-/// `tower-sessions-sqlx-store` on a SQLite file, opened as Palisade's store
-/// opens its own (WAL, a pool of 8): what differs is the store's code.
+/// `tower-sessions-sqlx-store` on a SQLite file in WAL mode with
+/// `synchronous = NORMAL` and a 5 s busy timeout, as Palisade opens its own
+/// (tower-sessions takes the pool it is given; sqlx's default would be
+/// `FULL`, an `fsync` per write): what differs is the store's code and its
+/// pool (8 connections, the sqlx default size for an app's pool).
 pub async fn sqlite(options: &Options) -> Result<(Router, Option<StatsFn>), BoxError> {
-    use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+    use tower_sessions_sqlx_store::sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
     let connect = format!("sqlite://{}?mode=rwc", options.sqlite_path)
         .parse::<SqliteConnectOptions>()?
         .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(std::time::Duration::from_secs(5));
     let pool = SqlitePoolOptions::new().max_connections(8).connect_with(connect).await?;
     let store = tower_sessions_sqlx_store::SqliteStore::new(pool);

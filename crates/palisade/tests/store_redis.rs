@@ -69,6 +69,32 @@ async fn the_stored_key_is_the_sha256_hex_of_the_id_and_the_id_is_stored_nowhere
 }
 
 #[tokio::test]
+async fn a_browser_user_agent_keeps_the_session_hash_a_compact_listpack() {
+    // One value over Redis's `hash-max-listpack-value` (64 bytes by default)
+    // turns the whole hash into a hash table, twice the memory.
+    let store = standalone_store().await;
+    let key = StoreKey::from_session_id(b"listpack");
+    let user_agent = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) \
+                      Version/18.1 Safari/605.1.15 — ünïcödé at a piece boundary"
+        .to_owned();
+    assert!(user_agent.len() > 128);
+    let mut rec = record(json!({"n": 1}), NOW + HOUR);
+    rec.user_agent = Some(user_agent.clone());
+    rec.user_id = Some("alice".into());
+    rec.ip = Some("2001:db8::1".into());
+    store.create(&key, &rec).await.unwrap();
+    let mut conn = raw(&redis_common::redis_url());
+    let encoding: String =
+        redis::cmd("OBJECT").arg("ENCODING").arg(hash_key(&store.inner, &key)).query(&mut conn).unwrap();
+    assert_eq!(encoding, "listpack");
+    let loaded = store.load(&key, NOW).await.unwrap().unwrap();
+    assert_eq!(loaded.user_agent.as_deref(), Some(user_agent.as_str()));
+    let listed = store.sessions_of("alice", NOW).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].user_agent.as_deref(), Some(user_agent.as_str()));
+}
+
+#[tokio::test]
 async fn ttls_count_from_the_callers_clock_not_redis_clock() {
     let store = standalone_store().await;
     let key = StoreKey::from_session_id(b"ttl");

@@ -3,7 +3,8 @@
 //! ```text
 //! {prefix}s:{hex StoreKey}      hash, TTL from expires_at (+ grace)
 //!     c  created_at    l  last_seen    e  expires_at    x  deadline
-//!     u  user_id       ip client ip    ua user agent    (optional ones absent when None)
+//!     u  user_id       ip client ip    ua ua1 … ua7 user agent, 64 bytes a field
+//!                      (optional ones absent when None)
 //!     d:<key>          one field per session key, its JSON value
 //! {prefix}u:{hex SHA-256(user_id)}   sorted set: session hex keys scored by deadline
 //! ```
@@ -29,9 +30,43 @@ const IP: &str = "ip";
 const USER_AGENT: &str = "ua";
 const DATA: &str = "d:";
 
+/// The user agent is kept in pieces of at most this many bytes (`ua`,
+/// `ua1`, `ua2`, …): Redis keeps a small hash as one compact listpack only
+/// while every value is at most `hash-max-listpack-value` bytes (64 by
+/// default); one longer value — and a browser's user agent usually is —
+/// turns the whole hash into a hash table, which took a session from about
+/// 300 to 665 bytes of Redis memory.
+const USER_AGENT_PIECE: usize = 64;
+
+/// Pieces of the longest user agent a session records
+/// ([`MAX_USER_AGENT_LEN`](crate::client::MAX_USER_AGENT_LEN) bytes).
+const USER_AGENT_PIECES: usize = crate::client::MAX_USER_AGENT_LEN.div_ceil(USER_AGENT_PIECE);
+
+/// The field of the `n`th piece of the user agent.
+fn user_agent_field(n: usize) -> String {
+    if n == 0 {
+        USER_AGENT.to_owned()
+    } else {
+        format!("{USER_AGENT}{n}")
+    }
+}
+
 /// The fields `sessions_of` reads of each session (`HMGET`), in the order
-/// [`decode_listing`] expects.
-pub(super) const LISTING_FIELDS: [&str; 6] = [CREATED, LAST_SEEN, EXPIRES, USER, IP, USER_AGENT];
+/// [`decode_listing`] expects: the user agent's pieces last.
+pub(super) fn listing_fields() -> Vec<String> {
+    let fixed = [CREATED, LAST_SEEN, EXPIRES, USER, IP].map(String::from);
+    fixed.into_iter().chain((0..USER_AGENT_PIECES).map(user_agent_field)).collect()
+}
+
+/// Which piece of the user agent `field` holds, if it holds one.
+fn user_agent_piece(field: &[u8]) -> Option<usize> {
+    let rest = field.strip_prefix(USER_AGENT.as_bytes())?;
+    if rest.is_empty() {
+        return Some(0);
+    }
+    let n: usize = std::str::from_utf8(rest).ok()?.parse().ok()?;
+    (n > 0 && rest[0] != b'0').then_some(n)
+}
 
 /// Command arguments, each a byte string.
 pub(super) type Args = Vec<Vec<u8>>;
@@ -140,10 +175,16 @@ pub(super) fn encode_record(record: &Record) -> Result<Args, StoreError> {
         out.push(field.as_bytes().to_vec());
         out.push(value.to_string().into_bytes());
     }
-    for (field, value) in [(USER, &record.user_id), (IP, &record.ip), (USER_AGENT, &record.user_agent)] {
+    for (field, value) in [(USER, &record.user_id), (IP, &record.ip)] {
         if let Some(value) = value {
             out.push(field.as_bytes().to_vec());
             out.push(value.as_bytes().to_vec());
+        }
+    }
+    if let Some(user_agent) = &record.user_agent {
+        for (n, piece) in user_agent.as_bytes().chunks(USER_AGENT_PIECE).enumerate() {
+            out.push(user_agent_field(n).into_bytes());
+            out.push(piece.to_vec());
         }
     }
     for (key, value) in &record.data {
@@ -238,11 +279,14 @@ pub(super) fn decode_record(raw: Fields, now: UnixTime) -> Result<Option<Record>
         ..Record::default()
     };
     let mut data = Data::new();
+    let mut user_agent: Vec<(usize, Vec<u8>)> = Vec::new();
     for (name, value) in raw {
         match name.as_slice() {
             b"u" => record.user_id = text(Some(value))?,
             b"ip" => record.ip = text(Some(value))?,
-            b"ua" => record.user_agent = text(Some(value))?,
+            name if user_agent_piece(name).is_some() => {
+                user_agent.push((user_agent_piece(name).unwrap_or_default(), value));
+            }
             name => {
                 if let Some(key) = name.strip_prefix(DATA.as_bytes()) {
                     let key = String::from_utf8(key.to_vec()).map_err(|_| corrupt("data key is not UTF-8"))?;
@@ -253,10 +297,21 @@ pub(super) fn decode_record(raw: Fields, now: UnixTime) -> Result<Option<Record>
         }
     }
     record.data = data;
+    user_agent.sort_unstable_by_key(|(n, _)| *n);
+    record.user_agent = join_pieces(user_agent.into_iter().map(|(_, piece)| piece))?;
     Ok(Some(record))
 }
 
-/// One session of a user listing from its [`LISTING_FIELDS`] reply; `None`
+/// The user agent from its pieces in order (`None` when there are none).
+fn join_pieces(pieces: impl Iterator<Item = Vec<u8>>) -> Result<Option<String>, StoreError> {
+    let mut joined: Option<Vec<u8>> = None;
+    for piece in pieces {
+        joined.get_or_insert_with(Vec::new).extend_from_slice(&piece);
+    }
+    text(joined)
+}
+
+/// One session of a user listing from its [`listing_fields`] reply; `None`
 /// when the session is gone, dead, or belongs to someone else (the caller
 /// then drops it from the index).
 pub(super) fn decode_listing(
@@ -269,7 +324,8 @@ pub(super) fn decode_listing(
     let mut fields = fields.into_iter().map(bytes).collect::<Result<Vec<_>, _>>()?.into_iter();
     let mut next = || fields.next().flatten();
     let (created, last_seen, expires) = (next(), next(), next());
-    let (user, ip, user_agent) = (text(next())?, text(next())?, text(next())?);
+    let (user, ip) = (text(next())?, text(next())?);
+    let user_agent = join_pieces(std::iter::from_fn(next))?;
     let Some(expires) = expires else { return Ok(None) };
     let expires_at = int(Some(&expires), "expires_at")?;
     if expires_at <= now || user.as_deref() != Some(user_id) {

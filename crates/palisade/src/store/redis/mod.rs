@@ -76,9 +76,7 @@ mod layout;
 mod scripts;
 
 use self::conn::{evalsha, Conn};
-use self::layout::{
-    decode_listing, decode_record, encode_change, encode_record, pairs, ttl, Args, Keys, LISTING_FIELDS, TTL_GRACE,
-};
+use self::layout::{decode_listing, decode_record, encode_change, encode_record, pairs, ttl, Args, Keys, TTL_GRACE};
 use self::scripts::Scripts;
 use super::attempts::{AttemptStore, Backoff, Taken};
 use super::{Applied, Change, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
@@ -460,11 +458,12 @@ impl Store for RedisStore {
                 None => stale.push(member),
             }
         }
+        let fields = layout::listing_fields();
         let cmds: Vec<_> = listed
             .iter()
             .map(|(_, key)| {
                 let mut cmd = redis::cmd("HMGET");
-                cmd.arg(self.keys.session(key)).arg(&LISTING_FIELDS);
+                cmd.arg(self.keys.session(key)).arg(&fields);
                 cmd
             })
             .collect();
