@@ -33,7 +33,6 @@ TARGETS = (
     [(RETURNING, system, peers[0], 1.00, 0.95) for system, peers in PEERS.items() if system != "palisade-stack"]
     + [
         (("returning:page",), "palisade-stack", "peers-stack", 1.10, 0.95),
-        (RETURNING, "palisade-cookie", "tower-cookies-private", 1.00, 0.95),
         (("returning:read",), "palisade-cookie", "tower-cookies-signed", 0.95, 0.90),
         (("returning:read",), "palisade-memory", "bare", 0.85, 0.80),
         (("returning:counter",), "palisade-memory", "bare", 0.75, 0.70),
