@@ -281,12 +281,13 @@ pub(super) fn decode_record(raw: Fields, now: UnixTime) -> Result<Option<Record>
     let mut data = Data::new();
     let mut user_agent: Vec<(usize, Vec<u8>)> = Vec::new();
     for (name, value) in raw {
+        if let Some(n) = user_agent_piece(&name) {
+            user_agent.push((n, value));
+            continue;
+        }
         match name.as_slice() {
             b"u" => record.user_id = text(Some(value))?,
             b"ip" => record.ip = text(Some(value))?,
-            name if user_agent_piece(name).is_some() => {
-                user_agent.push((user_agent_piece(name).unwrap_or_default(), value));
-            }
             name => {
                 if let Some(key) = name.strip_prefix(DATA.as_bytes()) {
                     let key = String::from_utf8(key.to_vec()).map_err(|_| corrupt("data key is not UTF-8"))?;
