@@ -219,8 +219,9 @@ def render(args):
         w("## Targets (issue 15)")
         w("")
         w(
-            "Met only when the median of the paired ratios reaches the target *and* the lowest "
-            "repetition reaches the floor."
+            "*met*: the whole bracket clears the target (every repetition's paired ratio, p99 "
+            "ratio or p99). *median only*: the median reaches it, the bracket does not — not met. "
+            "The floor is the issue's lowest-repetition bound, shown for reference."
         )
         w("")
         w("| system | against | route | target (floor) | measured | |")
@@ -232,8 +233,7 @@ def render(args):
                 ratios = paired(medians, scenario, system, against)
                 if not ratios:
                     continue
-                met = statistics.median(ratios) >= goal and min(ratios) >= floor
-                verdict = "met" if met else "**missed**"
+                verdict = bracket_verdict(min(ratios) >= goal, statistics.median(ratios) >= goal)
                 w(
                     f"| {system} | {against} | {scenario} | {goal:.2f}× ({floor:.2f}×) "
                     f"| {fmt_paired(ratios)} | {verdict} |"
@@ -244,16 +244,24 @@ def render(args):
                 if not a or not b or scenario == "returning:none":
                     continue
                 ratio = a["p99"] / b["p99"] if b["p99"] else float("inf")
-                verdict = "met" if ratio <= P99_RATIO else "**missed**"
+                by_rep = {r["rep"]: r["p99_ms"] for r in b["runs"]}
+                per_rep = [r["p99_ms"] / by_rep[r["rep"]] for r in a["runs"] if by_rep.get(r["rep"])]
+                worst = max(per_rep, default=ratio)
+                verdict = bracket_verdict(worst <= P99_RATIO, ratio <= P99_RATIO)
                 w(
                     f"| {system} p99 | {peers[0]} p99 | {scenario} | ≤ {P99_RATIO:.1f}× "
-                    f"| {a['p99']:.2f} / {b['p99']:.2f} ms = {ratio:.2f}× | {verdict} |"
+                    f"| {a['p99']:.2f} / {b['p99']:.2f} ms = {ratio:.2f}× (worst repetition {worst:.2f}×) "
+                    f"| {verdict} |"
                 )
         for scenario in scenarios:
             a = medians.get((scenario, "palisade-sqlite"))
             if a and scenario != "returning:none":
-                verdict = "met" if a["p99"] < SQLITE_P99_MS else "**missed**"
-                w(f"| palisade-sqlite p99 | — | {scenario} | < {SQLITE_P99_MS:.0f} ms | {a['p99']:.2f} ms | {verdict} |")
+                worst = max(r["p99_ms"] for r in a["runs"])
+                verdict = bracket_verdict(worst < SQLITE_P99_MS, a["p99"] < SQLITE_P99_MS)
+                w(
+                    f"| palisade-sqlite p99 | — | {scenario} | < {SQLITE_P99_MS:.0f} ms "
+                    f"| {a['p99']:.2f} ms (worst repetition {worst:.2f} ms) | {verdict} |"
+                )
         w("")
 
     flood = [r for r in rows if r["kind"] == "flood"]
@@ -292,6 +300,13 @@ def render(args):
             w(f"- {n}")
         w("")
     print("\n".join(out))
+
+
+def bracket_verdict(whole_bracket, median):
+    """Met only when every repetition clears the target."""
+    if whole_bracket:
+        return "met"
+    return "**median only**" if median else "**missed**"
 
 
 def statistics_of(runs, key):
