@@ -124,8 +124,6 @@ pub enum DemoError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Secret(#[from] SecretError),
-    #[error("the data directory path {0} is not valid UTF-8; choose another --data-dir")]
-    NonUtf8Path(PathBuf),
     #[error("cannot open the session store: {0}")]
     Store(#[from] StoreError),
     #[error("invalid session configuration: {0}")]
@@ -168,9 +166,11 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
     // Its own HKDF context: another app given the same secret cannot read
     // or forge the demo's cookies (KeyRing::with_app_context).
     let keys = keys.with_app_context(APP_CONTEXT)?;
-    let url = sqlite_url(&config.data_dir.join(DATABASE_FILE))?;
-    let database = SqliteStore::connect(&url).await?;
-    let users = users::Users::new(database.pool().clone()).await?;
+    // One database file: the session store's own connections, and the
+    // users table's (sqlx) beside them.
+    let path = config.data_dir.join(DATABASE_FILE);
+    let database = SqliteStore::open(&path).await?;
+    let users = users::Users::open(&path).await?;
     let stamps = users.clone();
     let opened = config.store.open(&database, keys).await?;
     let (sessions, sweeper) = (opened.sessions, opened.sweeper);
@@ -289,35 +289,9 @@ fn create_data_dir(path: &Path) -> Result<(), DemoError> {
         .map_err(|source| DemoError::DataDir { path: path.to_owned(), source })
 }
 
-/// `sqlite://<path>?mode=rwc`, with `%`, `?` and `#` in the path
-/// percent-encoded (sqlx decodes them), so any UTF-8 path works.
-fn sqlite_url(path: &Path) -> Result<String, DemoError> {
-    let text = path.to_str().ok_or_else(|| DemoError::NonUtf8Path(path.to_owned()))?;
-    let mut url = String::from("sqlite://");
-    for c in text.chars() {
-        match c {
-            '%' => url.push_str("%25"),
-            '?' => url.push_str("%3F"),
-            '#' => url.push_str("%23"),
-            c => url.push(c),
-        }
-    }
-    url.push_str("?mode=rwc");
-    Ok(url)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sqlite_url_escapes_query_and_fragment_characters() {
-        assert_eq!(sqlite_url(Path::new("data/palisade.db")).unwrap(), "sqlite://data/palisade.db?mode=rwc");
-        assert_eq!(
-            sqlite_url(Path::new("/tmp/a?b#c%d/palisade.db")).unwrap(),
-            "sqlite:///tmp/a%3Fb%23c%25d/palisade.db?mode=rwc"
-        );
-    }
 
     #[test]
     fn config_debug_shows_no_key_material() {

@@ -132,6 +132,17 @@ impl Hashers {
 }
 
 impl Users {
+    /// Opens the database file at `path` (the session store's: WAL mode,
+    /// made by `SqliteStore::open`) and creates the table if it is missing.
+    pub async fn open(path: &std::path::Path) -> Result<Self, UsersError> {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        Self::new(sqlx::sqlite::SqlitePoolOptions::new().max_connections(4).connect_with(options).await?).await
+    }
+
     /// Creates the `demo_users` table if it is missing.
     pub async fn new(pool: SqlitePool) -> Result<Self, UsersError> {
         sqlx::query(CREATE_TABLE).execute(&pool).await?;

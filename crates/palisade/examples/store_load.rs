@@ -41,10 +41,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let path = dir.join("sessions.db");
             let store = SqliteStore::connect(&format!("sqlite://{}?mode=rwc", path.display())).await?;
             let report = run(Arc::new(store.clone()), count).await?;
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(store.pool()).await?;
+            // Closing checkpoints the WAL into the database file.
+            store.close().await;
             let bytes = dir_size(&dir);
             report.print(&kind, count, "database file", bytes);
-            store.pool().close().await;
             std::fs::remove_dir_all(&dir)?;
         }
         #[cfg(feature = "postgres")]

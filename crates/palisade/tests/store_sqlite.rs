@@ -56,6 +56,15 @@ async fn fresh_file_store() -> SqliteStore {
     SqliteStore::connect(&url(&temp_db_path())).await.expect("connect to a fresh file database")
 }
 
+/// A store on a new file, and a connection of the test's own to the file.
+async fn store_and_file() -> (SqliteStore, rusqlite::Connection) {
+    let path = temp_db_path();
+    let store = SqliteStore::open(&path).await.expect("open a fresh file database");
+    let conn = rusqlite::Connection::open(&path).expect("the test's own connection");
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    (store, conn)
+}
+
 mod file_db {
     use super::*;
     store_suite!(fresh_file_store());
@@ -75,8 +84,8 @@ fn record(data: serde_json::Value, expires_at: i64) -> Record {
     Record { data, created_at: 1, last_seen: 1, expires_at, ..Record::default() }
 }
 
-async fn row_count(store: &SqliteStore) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM palisade_sessions").fetch_one(store.pool()).await.unwrap()
+fn row_count(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row("SELECT count(*) FROM palisade_sessions", [], |r| r.get(0)).unwrap()
 }
 
 #[tokio::test]
@@ -84,24 +93,24 @@ async fn connect_creates_the_directory_and_file_and_uses_wal() {
     let dir = temp_db_path().with_extension("dir");
     let path = dir.join("nested").join("sessions.db");
     assert!(!path.exists());
-    let store = SqliteStore::connect(&url(&path)).await.unwrap();
+    let _store = SqliteStore::connect(&url(&path)).await.unwrap();
     assert!(path.exists(), "database file created");
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
+    // WAL mode is a property of the file (the store's connection settings
+    // are checked in the store's unit tests).
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(store.pool()).await.unwrap();
-    assert_eq!(fk, 1);
-    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(store.pool()).await.unwrap();
-    assert!(busy >= 1_000, "busy timeout {busy} ms");
-    let index: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pragma_index_info('palisade_sessions_expires_at') WHERE name = 'expires_at'",
-    )
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
+    let index: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_index_info('palisade_sessions_expires_at') WHERE name = 'expires_at'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(index, 1, "index on expires_at");
 }
 
-/// Several app instances (here: pools) starting together on a new file:
+/// Several app instances (here: stores) starting together on a new file:
 /// each one migrates, none fails (found by the soak run, where two of three
 /// demo instances died with `UNIQUE constraint failed: _sqlx_migrations`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,44 +135,56 @@ async fn migrations_are_idempotent() {
     let key = StoreKey::from_session_id(b"kept across connects");
     let first = SqliteStore::connect(&url(&path)).await.unwrap();
     first.create(&key, &record(json!({"user": "alice"}), now() + 3_600)).await.unwrap();
-    // The same pool migrated again, then a second pool on the same file.
-    let again = SqliteStore::from_pool(first.pool().clone()).await.unwrap();
-    let second = SqliteStore::connect(&url(&path)).await.unwrap();
-    for store in [&first, &again, &second] {
+    // A second store on the same file, then a third after the first closed.
+    let second = SqliteStore::open(&path).await.unwrap();
+    first.close().await;
+    let third = SqliteStore::open(&path).await.unwrap();
+    for store in [&second, &third] {
         let got = store.load(&key, now()).await.unwrap().expect("record survives re-migration");
         assert_eq!(got.data.get("user"), Some(&json!("alice")));
     }
-    let applied: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(second.pool()).await.unwrap();
-    assert_eq!(applied, 2, "sessions, attempt counters: each applied once");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let recorded: Vec<i64> = conn
+        .prepare("SELECT migrations FROM palisade_schema")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(recorded, [2], "sessions, attempt counters: recorded once");
 }
 
 #[tokio::test]
-async fn from_pool_shares_the_database_with_application_tables() {
+async fn the_database_file_is_shared_with_application_tables() {
     let path = temp_db_path();
-    let app = SqliteStore::connect(&url(&path)).await.unwrap();
-    let pool = app.pool().clone();
-    sqlx::query("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)").execute(&pool).await.unwrap();
-    let store = SqliteStore::from_pool(pool.clone()).await.unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    // The application's own connection made the file and its table first.
+    let app = rusqlite::Connection::open(&path).unwrap();
+    app.busy_timeout(Duration::from_secs(5)).unwrap();
+    app.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        .unwrap();
+    let store = SqliteStore::open(&path).await.unwrap();
     store.create(&StoreKey::from_session_id(b"s"), &record(json!({"user_id": 1}), now() + 60)).await.unwrap();
-    sqlx::query("INSERT INTO users (name) VALUES ('alice')").execute(&pool).await.unwrap();
-    assert_eq!(row_count(&store).await, 1);
+    app.execute("INSERT INTO users (name) VALUES ('alice')", []).unwrap();
+    assert_eq!(row_count(&app), 1);
+    let users: i64 = app.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+    assert_eq!(users, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sweeper_removes_expired_rows_and_stops_when_the_store_is_dropped() {
-    let store = fresh_file_store().await;
+    let (store, conn) = store_and_file().await;
     let clone = store.clone();
     let live = StoreKey::from_session_id(b"live");
     store.create(&live, &record(json!({}), now() + 3_600)).await.unwrap();
     for n in 0..5u8 {
         store.create(&StoreKey::from_session_id(&[n]), &record(json!({}), now() - 10)).await.unwrap();
     }
-    assert_eq!(row_count(&store).await, 6);
+    assert_eq!(row_count(&conn), 6);
 
     let sweeper = store.spawn_sweeper(Duration::from_millis(20));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while row_count(&store).await != 1 {
+    while row_count(&conn) != 1 {
         assert!(tokio::time::Instant::now() < deadline, "sweeper did not remove the expired rows");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -172,7 +193,7 @@ async fn sweeper_removes_expired_rows_and_stops_when_the_store_is_dropped() {
     // It keeps running while a clone is alive.
     drop(store);
     clone.create(&StoreKey::from_session_id(b"later"), &record(json!({}), now() - 1)).await.unwrap();
-    while row_count(&clone).await != 1 {
+    while row_count(&conn) != 1 {
         assert!(tokio::time::Instant::now() < deadline, "sweeper stopped while a clone was alive");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -187,20 +208,20 @@ async fn sweeper_removes_expired_rows_and_stops_when_the_store_is_dropped() {
 }
 
 #[tokio::test]
-async fn sweeper_survives_errors_and_stops_when_the_pool_is_closed() {
-    let store = fresh_file_store().await;
-    sqlx::query("DROP TABLE palisade_sessions").execute(store.pool()).await.unwrap();
+async fn sweeper_survives_errors_and_stops_when_the_store_is_closed() {
+    let (store, conn) = store_and_file().await;
+    conn.execute("DROP TABLE palisade_sessions", []).unwrap();
     let sweeper = store.spawn_sweeper(Duration::from_millis(10));
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!sweeper.is_finished(), "a failing sweep is logged, not fatal");
-    store.pool().close().await;
-    tokio::time::timeout(Duration::from_secs(5), sweeper).await.expect("stops on a closed pool").unwrap();
+    store.close().await;
+    tokio::time::timeout(Duration::from_secs(5), sweeper).await.expect("stops on a closed store").unwrap();
     assert!(matches!(store.sweep(0).await, Err(StoreError::Unavailable(_))));
 }
 
 #[tokio::test]
 async fn a_corrupt_row_is_reported_as_corrupt_not_a_panic() {
-    let store = fresh_file_store().await;
+    let (store, conn) = store_and_file().await;
     let cases: &[(&str, &str)] = &[
         ("not json", "'secret-token-not-json'"),
         ("truncated", "'{\"user\": \"secret-token'"),
@@ -213,13 +234,12 @@ async fn a_corrupt_row_is_reported_as_corrupt_not_a_panic() {
     ];
     for (name, data_sql) in cases {
         let key = StoreKey::from_session_id(name.as_bytes());
-        sqlx::query(&format!(
-            "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at, deadline) VALUES (?, {data_sql}, 1, 1, ?, 0)"
-        ))
-        .bind(key.as_bytes().as_slice())
-        .bind(now() + 3_600)
-        .execute(store.pool())
-        .await
+        conn.execute(
+            &format!(
+                "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at, deadline) VALUES (?, {data_sql}, 1, 1, ?, 0)"
+            ),
+            rusqlite::params![key.as_bytes().as_slice(), now() + 3_600],
+        )
         .unwrap();
         match store.load(&key, now()).await {
             Err(StoreError::Corrupt(reason)) => {
@@ -231,13 +251,10 @@ async fn a_corrupt_row_is_reported_as_corrupt_not_a_panic() {
 
     // A timestamp that is not an integer.
     let key = StoreKey::from_session_id(b"bad time");
-    sqlx::query(
+    conn.execute(
         "INSERT INTO palisade_sessions (key, data, created_at, last_seen, expires_at, deadline) VALUES (?, '{}', 'yesterday', 1, ?, 0)",
+        rusqlite::params![key.as_bytes().as_slice(), now() + 3_600],
     )
-    .bind(key.as_bytes().as_slice())
-    .bind(now() + 3_600)
-    .execute(store.pool())
-    .await
     .unwrap();
     assert!(matches!(store.load(&key, now()).await, Err(StoreError::Corrupt(_))));
 
@@ -252,21 +269,26 @@ async fn a_corrupt_row_is_reported_as_corrupt_not_a_panic() {
 
 #[tokio::test]
 async fn the_stored_key_is_the_sha256_of_the_session_id() {
-    let store = fresh_file_store().await;
+    let (store, conn) = store_and_file().await;
     let id = b"raw-session-id-0123456789abcdef0123456789";
     store.create(&StoreKey::from_session_id(id), &record(json!({"user": "alice"}), now() + 60)).await.unwrap();
-    let stored: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT key FROM palisade_sessions").fetch_all(store.pool()).await.unwrap();
+    let stored: Vec<Vec<u8>> = conn
+        .prepare("SELECT key FROM palisade_sessions")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0].as_slice(), id.as_slice());
     assert_eq!(stored[0].as_slice(), Sha256::digest(id).as_slice());
-    let id_anywhere: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM palisade_sessions WHERE instr(key, ?) > 0 OR instr(data, ?) > 0")
-            .bind(id.as_slice())
-            .bind(std::str::from_utf8(id).unwrap())
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+    let id_anywhere: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM palisade_sessions WHERE instr(key, ?) > 0 OR instr(data, ?) > 0",
+            rusqlite::params![id.as_slice(), std::str::from_utf8(id).unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(id_anywhere, 0, "the raw id is stored nowhere");
 }
 
