@@ -7,7 +7,7 @@
 //! session never overwrite each other's keys.
 //!
 //! The store keeps its own connections, each on a dedicated thread
-//! ([`threads`]): one writer and four readers for a file.
+//! (`threads`): one writer and four readers for a file.
 //!
 //! ```no_run
 //! use palisade::store::SqliteStore;
