@@ -31,6 +31,7 @@
 //! | `axum` | on | axum extractors (`Session`, `CurrentUser`, `CsrfToken`, `CspNonce`, `ClientIp`, …) and [`Stack`] |
 //! | `postgres` | off | `store::PostgresStore`, for several app instances on one database |
 //! | `redis` | off | `store::RedisStore`, standalone or Redis Cluster, for several app instances |
+//! | `flask` | off | `flask::FlaskApp`: read a Flask app's session cookie and Flask-Login's login, for a move from Flask one route at a time |
 //! | `minijinja` | off | `{{ csrf_field() }}`, `{{ csrf_token() }}`, `{{ csp_nonce() }}` and the SRI tag helpers in minijinja templates |
 //! | `bench-internals` | off | hidden entry points for the benchmarks in `bench/`; not API, no stability promise |
 //! | `fuzz-internals` | off | hidden entry points for the fuzz targets in `fuzz/`; not API, no stability promise |
@@ -68,6 +69,8 @@ pub mod client;
 pub mod clock;
 pub mod cookie;
 pub mod csrf;
+#[cfg(feature = "flask")]
+pub mod flask;
 #[cfg(feature = "fuzz-internals")]
 #[doc(hidden)]
 pub mod fuzz_internals;

@@ -1,14 +1,16 @@
 //! itsdangerous's timestamped signatures: `payload.timestamp.signature`.
 //!
 //! Flask's session: the payload is base64url JSON in Flask's tagged form,
-//! compact, with a leading `.` when zlib made it shorter. Starlette's
-//! session: the payload is standard base64 (with `=` padding) of
-//! `json.dumps`, whose separators have spaces.
+//! compact, with a leading `.` when zlib made it shorter; read by the
+//! library's `palisade::flask`, the same code a Rust service uses to read
+//! Flask's logins. Starlette's session: the payload is standard base64
+//! (with `=` padding) of `json.dumps`, whose separators have spaces.
 
 use super::verify::Signed;
-use super::{flask_tags, json, parts, Decoded, Kind};
+use super::{json, parts, Decoded, Kind};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use palisade::flask::{FlaskValue, UnverifiedCookie};
 
 pub(super) fn decode(value: &str) -> Option<Decoded> {
     let mut it = value.rsplitn(3, '.');
@@ -31,7 +33,20 @@ pub(super) fn decode(value: &str) -> Option<Decoded> {
     // Starlette's base64 is the standard alphabet, padded, over
     // `json.dumps` (", " and ": " separators); Flask's never is.
     let starlette = !compressed && (url_safe.is_none() || payload.ends_with('=') || has_spaced_separators(&raw));
-    let (kind, data) = if starlette { (Kind::Starlette, data) } else { (Kind::Flask, flask_tags::untag(data)) };
+    let mut warnings = Vec::new();
+    let (kind, data) = if starlette {
+        (Kind::Starlette, data)
+    } else {
+        // What Flask reads back, shown as plain JSON; the raw JSON (with a
+        // warning) where Flask could not read it back.
+        match UnverifiedCookie::parse(value).and_then(|cookie| cookie.data_anyone_can_read()) {
+            Ok(session) => (Kind::Flask, FlaskValue::Dict(session).to_display_json()),
+            Err(err) => {
+                warnings.push(format!("Flask would not read this session back ({err}); shown as raw JSON"));
+                (Kind::Flask, data)
+            }
+        }
+    };
     Some(Decoded {
         kind,
         compressed,
@@ -39,7 +54,7 @@ pub(super) fn decode(value: &str) -> Option<Decoded> {
         signature: "HMAC-SHA1 (itsdangerous)".to_owned(),
         header: None,
         data,
-        warnings: Vec::new(),
+        warnings,
         cookie_name: None,
         signed: Signed::split(value, '.'),
         signature_check: None,

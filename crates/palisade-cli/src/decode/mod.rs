@@ -8,7 +8,6 @@
 //! them without any secret, to show exactly that.
 
 mod django;
-mod flask_tags;
 mod itsdangerous;
 mod jwt;
 mod parts;

@@ -5,9 +5,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use std::io::Read;
 
-/// The most a compressed payload may inflate to. A cookie is at most
-/// 4 KiB; a zlib bomb of that size could otherwise inflate to megabytes.
-pub const MAX_INFLATED: u64 = 256 * 1024;
+/// The most a compressed payload may inflate to: the library's bound for
+/// Flask sessions, for every format. A cookie is at most 4 KiB; a zlib
+/// bomb of that size could otherwise inflate to megabytes.
+pub const MAX_INFLATED: u64 = palisade::flask::MAX_INFLATED as u64;
 
 /// base64url without padding (itsdangerous, Django, JWT), or the standard
 /// alphabet with padding (Starlette's payload), whichever `text` is in.

@@ -6,7 +6,9 @@
 //! `tests/decode_oracles.rs` against cookies the real libraries make):
 //!
 //! - Flask (itsdangerous `URLSafeTimedSerializer`, `key_derivation="hmac"`):
-//!   key = HMAC-SHA1(secret, salt `cookie-session`), tag = HMAC-SHA1(key, `payload.timestamp`).
+//!   key = HMAC-SHA1(secret, salt `cookie-session`), tag = HMAC-SHA1(key,
+//!   `payload.timestamp`); checked by the library's `palisade::flask`, so
+//!   the CLI and a Rust service reading Flask's logins agree.
 //! - Starlette (itsdangerous `TimestampSigner`, `django-concat`):
 //!   key = SHA1(`itsdangerous.Signer` ‖ `signer` ‖ secret), tag = HMAC-SHA1(key, `payload.timestamp`).
 //! - Django `signing` (`salted_hmac`): key = H(salt ‖ `signer` ‖ secret),
@@ -174,8 +176,10 @@ const DAY: u64 = 86_400;
 
 /// Checks `decoded`'s signature with each of `secrets` in turn.
 pub fn verify(decoded: &Decoded, secrets: &[Secret], options: &Options) -> Result<SignatureCheck, VerifyError> {
-    if decoded.kind == Kind::Jwt {
-        return verify_jwt(decoded, secrets, options);
+    match decoded.kind {
+        Kind::Jwt => return verify_jwt(decoded, secrets, options),
+        Kind::Flask => return Ok(verify_flask(decoded, secrets, options)),
+        _ => {}
     }
     let signed = &decoded.signed;
     let tag = URL_SAFE_NO_PAD.decode(&signed.signature).unwrap_or_default();
@@ -212,8 +216,7 @@ pub fn verify(decoded: &Decoded, secrets: &[Secret], options: &Options) -> Resul
     };
     // itsdangerous refuses a timestamp in the future ("signature age is
     // negative"); Django only checks the upper bound.
-    let from_future =
-        matches!(decoded.kind, Kind::Flask | Kind::Starlette) && decoded.signed_at.is_some_and(|at| at > options.now);
+    let from_future = decoded.kind == Kind::Starlette && decoded.signed_at.is_some_and(|at| at > options.now);
     let too_old = matches!((age, limit), (Some(age), Some((max, _))) if age > max);
     Ok(SignatureCheck {
         valid: true,
@@ -233,9 +236,6 @@ fn candidates(decoded: &Decoded, options: &Options) -> Result<Vec<Candidate>, Ve
     let one =
         |default: &str, max_age| vec![Candidate { salt: given.clone().unwrap_or_else(|| default.to_owned()), max_age }];
     Ok(match decoded.kind {
-        Kind::Flask => {
-            one("cookie-session", Some((31 * DAY, "Flask's PERMANENT_SESSION_LIFETIME, 31 days by default")))
-        }
         Kind::Starlette => {
             one("itsdangerous.Signer", Some((14 * DAY, "Starlette SessionMiddleware's max_age, 14 days by default")))
         }
@@ -263,7 +263,8 @@ fn candidates(decoded: &Decoded, options: &Options) -> Result<Vec<Candidate>, Ve
                 Candidate { salt: format!("{name}{salt}"), max_age: None },
             ]
         }
-        Kind::Jwt => Vec::new(),
+        // Checked by `verify_flask` and `verify_jwt`.
+        Kind::Flask | Kind::Jwt => Vec::new(),
     })
 }
 
@@ -271,10 +272,6 @@ fn candidates(decoded: &Decoded, options: &Options) -> Result<Vec<Candidate>, Ve
 fn check_one(kind: Kind, salt: &str, secret: &[u8], signed: &Signed, tag: &[u8]) -> bool {
     let message = signed.message.as_bytes();
     match kind {
-        Kind::Flask => {
-            let key = Hash::Sha1.mac(secret, salt.as_bytes());
-            Hash::Sha1.verify(&key, message, tag)
-        }
         Kind::Starlette => {
             let key = Hash::Sha1.digest(&[salt.as_bytes(), b"signer", secret]);
             Hash::Sha1.verify(&key, message, tag)
@@ -289,8 +286,67 @@ fn check_one(kind: Kind, salt: &str, secret: &[u8], signed: &Signed, tag: &[u8])
             };
             hash.verify(&key, message, tag)
         }
-        Kind::Jwt => false,
+        Kind::Flask | Kind::Jwt => false,
     }
+}
+
+/// A Flask session checked as Flask checks it, by `palisade::flask`.
+fn verify_flask(decoded: &Decoded, secrets: &[Secret], options: &Options) -> SignatureCheck {
+    use palisade::flask::{FlaskApp, FlaskCookieError, FlaskKeys, SignedWith};
+    use std::time::Duration;
+    let salt = options.salt.clone().unwrap_or_else(|| "cookie-session".to_owned());
+    let (max_age, source) = match options.max_age {
+        Some(max_age) => (max_age, "--max-age"),
+        None => (31 * DAY, "Flask's PERMANENT_SESSION_LIFETIME, 31 days by default"),
+    };
+    let age = decoded.signed_at.map(|at| options.now.saturating_sub(at));
+    let mut check = SignatureCheck {
+        valid: false,
+        secret: None,
+        salts: vec![salt.clone()],
+        expired: false,
+        age_seconds: age,
+        max_age_seconds: None,
+        max_age_source: None,
+        note: None,
+    };
+    let Some((first, rest)) = secrets.split_first() else {
+        return check;
+    };
+    // The CLI's secrets are bytes; for the session signature a Python
+    // `str` key is its UTF-8 bytes, so both read the same.
+    let keys = rest.iter().fold(FlaskKeys::from_bytes(&first.0), |keys, secret| keys.with_fallback(&*secret.0));
+    let now = i64::try_from(options.now).unwrap_or(i64::MAX);
+    let flask = FlaskApp::new(keys)
+        .session_salt(salt)
+        .session_lifetime(Duration::from_secs(max_age))
+        .clock(palisade::clock::ManualClock::new(now));
+    let cookie = format!("{}.{}", decoded.signed.message, decoded.signed.signature);
+    let Some(signed_with) = flask.signed_with(&cookie) else {
+        check.note = Some(
+            "no secret given makes this signature: the data was changed (forged), or it was signed with another \
+             key or salt"
+                .to_owned(),
+        );
+        return check;
+    };
+    check.valid = true;
+    check.secret = Some(match signed_with {
+        SignedWith::Current => 1,
+        SignedWith::Fallback(index) => index + 2,
+    });
+    check.max_age_seconds = Some(max_age);
+    check.max_age_source = Some(source.to_owned());
+    match flask.read_session(&cookie) {
+        Ok(_) => {}
+        Err(FlaskCookieError::Expired { .. }) => check.expired = true,
+        Err(FlaskCookieError::FromTheFuture { .. }) => {
+            check.expired = true;
+            check.note = Some("signed in the future: itsdangerous refuses it (a clock is wrong)".to_owned());
+        }
+        Err(other) => check.note = Some(format!("the signature holds, but Flask refuses the session: {other}")),
+    }
+    check
 }
 
 fn verify_jwt(decoded: &Decoded, secrets: &[Secret], options: &Options) -> Result<SignatureCheck, VerifyError> {
