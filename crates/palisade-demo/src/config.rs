@@ -61,6 +61,15 @@ pub struct Args {
     /// (the socket's peer is the client).
     #[arg(long, env = "PALISADE_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// A file holding a Flask app's SECRET_KEY (its first line): the
+    /// /from-flask page then shows who is signed in to that Flask app on
+    /// this host (its session cookie and Flask-Login's remember cookie,
+    /// verified, never written). Kept apart from PALISADE_SECRET_KEY.
+    #[arg(long, env = "PALISADE_FLASK_SECRET_FILE")]
+    pub flask_secret_file: Option<PathBuf>,
+    /// The Flask app's login page, linked from /from-flask.
+    #[arg(long, env = "PALISADE_FLASK_LOGIN_URL", requires = "flask_secret_file")]
+    pub flask_login_url: Option<String>,
 }
 
 /// Configuration the demo refuses at startup.
@@ -75,6 +84,8 @@ pub enum ConfigError {
     Proxies(#[from] ProxyConfigError),
     #[error("--http-redirect-addr redirects to HTTPS: it needs --tls-cert/--tls-key or --tls-self-signed")]
     RedirectWithoutTls,
+    #[error("--flask-secret-file {path}: {reason}")]
+    FlaskSecret { path: PathBuf, reason: String },
 }
 
 impl Args {
@@ -94,6 +105,10 @@ impl Args {
             return Err(ConfigError::RedirectWithoutTls);
         }
         let trusted_proxies = TrustedProxyLayer::from_list(&self.trusted_proxies)?;
+        let flask = match &self.flask_secret_file {
+            Some(path) => Some(crate::FlaskBridge { keys: read_flask_secret(path)?, login_url: self.flask_login_url }),
+            None => None,
+        };
         Ok(DemoConfig {
             addr: self.addr,
             data_dir: self.data_dir,
@@ -103,8 +118,21 @@ impl Args {
             http_redirect_addr: self.http_redirect_addr,
             hosts: self.hosts,
             trusted_proxies,
+            flask,
         })
     }
+}
+
+/// The Flask `SECRET_KEY` in `path` (its first line, as a Python `str`).
+/// The error names the file, never its content.
+fn read_flask_secret(path: &std::path::Path) -> Result<palisade::flask::FlaskKeys, ConfigError> {
+    let fail = |reason: String| ConfigError::FlaskSecret { path: path.to_owned(), reason };
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|err| fail(err.to_string()))?);
+    let key = text.lines().next().unwrap_or_default();
+    if key.is_empty() {
+        return Err(fail("the first line is empty".to_owned()));
+    }
+    Ok(palisade::flask::FlaskKeys::new(key))
 }
 
 #[cfg(test)]

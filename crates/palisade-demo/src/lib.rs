@@ -78,6 +78,26 @@ pub struct DemoConfig {
     pub hosts: Vec<String>,
     /// Proxies whose forwarding headers are believed (default: none).
     pub trusted_proxies: TrustedProxyLayer,
+    /// A Flask app on the same host whose logins `/from-flask` shows
+    /// (default: none, and no such page).
+    pub flask: Option<FlaskBridge>,
+}
+
+/// The Flask app the demo reads logins from, during a move from Flask.
+#[derive(Clone, Debug)]
+pub struct FlaskBridge {
+    /// Its `SECRET_KEY`, only to verify (never Palisade's own keys).
+    pub keys: palisade::flask::FlaskKeys,
+    /// Its login page, linked from `/from-flask`.
+    pub login_url: Option<String>,
+}
+
+impl FlaskBridge {
+    /// The reader of its cookies: Flask's defaults, strong session
+    /// protection from the client address Palisade trusts.
+    pub(crate) fn app(&self) -> palisade::flask::FlaskApp {
+        palisade::flask::FlaskApp::new(self.keys.clone())
+    }
 }
 
 impl DemoConfig {
@@ -92,7 +112,14 @@ impl DemoConfig {
             http_redirect_addr: None,
             hosts: ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
             trusted_proxies: TrustedProxyLayer::no_proxies(),
+            flask: None,
         }
+    }
+
+    /// Show who is signed in to this Flask app at `/from-flask`.
+    pub fn with_flask(mut self, flask: FlaskBridge) -> Self {
+        self.flask = Some(flask);
+        self
     }
 
     /// Use this key ring instead of the data directory's secret file.
@@ -200,7 +227,7 @@ async fn build(config: &DemoConfig) -> Result<(Router, Option<JoinHandle<()>>), 
         })
         .trusted_proxies(config.trusted_proxies.clone().connection_scheme(scheme));
     let stack = if config.tls.is_on() { stack.https_redirect(tls::https_redirect(config)?) } else { stack };
-    let app = stack.build()?.wrap(routes::router(state));
+    let app = stack.build()?.wrap(routes::router(state, config.flask.as_ref()));
     Ok((app, sweeper))
 }
 

@@ -11,12 +11,13 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use devices::{change_password, log_out_others, password_page, revoke_device, sessions_page, signed_in_user};
 use minijinja::{context, Value};
 use palisade::auth::{self, AuthError, CurrentUser, LoginOptions};
 use palisade::client::ClientIp;
 use palisade::csrf::CsrfToken;
+use palisade::flask::{FlaskUser, LoginSource};
 use palisade::headers::CspNonce;
 use palisade::redirect::RedirectPolicy;
 use palisade::session::{Session, SessionError};
@@ -49,8 +50,8 @@ pub(crate) struct AppState {
     pub(crate) templates: Arc<Templates>,
 }
 
-pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
+pub(crate) fn router(state: AppState, flask: Option<&crate::FlaskBridge>) -> Router {
+    let router = Router::new()
         .route("/", get(home))
         .route("/register", get(register_page).post(register))
         .route("/login", get(login_page).post(login))
@@ -64,9 +65,41 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/csrf-demo", get(csrf_demo))
         .route("/static/csrf.js", get(csrf_script))
         .route("/static/demo.js", get(demo_script))
-        .route("/style.css", get(stylesheet))
-        .fallback(not_found)
-        .with_state(state)
+        .route("/style.css", get(stylesheet));
+    let router = match flask {
+        // The Flask app's keys reach the handler as an extension, which
+        // `FlaskUser` reads.
+        Some(bridge) => {
+            router.route("/from-flask", get(from_flask)).layer(Extension(bridge.app())).layer(Extension(bridge.clone()))
+        }
+        None => router,
+    };
+    router.fallback(not_found).with_state(state)
+}
+
+/// Who is signed in to the Flask app on this host (a move from Flask one
+/// route at a time): its cookies verified with its key, never written.
+async fn from_flask(
+    State(state): State<AppState>,
+    signed_in: Option<CurrentUser>,
+    flask_user: Option<FlaskUser>,
+    Extension(bridge): Extension<crate::FlaskBridge>,
+    csrf: CsrfToken,
+    nonce: CspNonce,
+) -> Result {
+    let login_url = bridge.login_url;
+    let user = current_user(&state, signed_in.as_ref()).await?;
+    let context = match flask_user {
+        Some(FlaskUser(login)) => context! {
+            user,
+            flask_user => login.user_id,
+            fresh => login.fresh,
+            remembered => login.source == LoginSource::RememberCookie,
+            login_url,
+        },
+        None => context! { user, flask_user => Value::from(()), fresh => false, remembered => false, login_url },
+    };
+    state.page(&csrf, &nonce, StatusCode::OK, "from-flask.html", context)
 }
 
 /// A handler failure. Store failures keep the library's 503; anything else

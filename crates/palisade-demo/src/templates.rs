@@ -16,6 +16,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("account.html", include_str!("../templates/account.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("csrf-demo.html", include_str!("../templates/csrf-demo.html")),
+    ("from-flask.html", include_str!("../templates/from-flask.html")),
     ("sessions.html", include_str!("../templates/sessions.html")),
     ("password.html", include_str!("../templates/password.html")),
 ];

@@ -117,19 +117,24 @@ impl ClientSnapshot {
 
 /// The client's address: the trusted-proxy layer's, else the socket peer's.
 pub(crate) fn client_ip<B>(req: &Request<B>) -> Option<IpAddr> {
-    if let Some(ClientIp(ip)) = req.extensions().get::<ClientIp>() {
+    client_ip_in(req.extensions())
+}
+
+/// [`client_ip`] from a request's extensions.
+pub(crate) fn client_ip_in(extensions: &http::Extensions) -> Option<IpAddr> {
+    if let Some(ClientIp(ip)) = extensions.get::<ClientIp>() {
         return Some(*ip);
     }
-    peer_ip(req)
+    peer_ip(extensions)
 }
 
 /// The socket's peer address, from axum's `ConnectInfo<SocketAddr>`.
-fn peer_ip<B>(req: &Request<B>) -> Option<IpAddr> {
+fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
     #[cfg(feature = "axum")]
-    if let Some(info) = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
         return Some(info.0.ip());
     }
-    let _ = req;
+    let _ = extensions;
     None
 }
 

@@ -164,12 +164,23 @@ impl axum::response::IntoResponse for AuthError {
 #[must_use]
 pub struct LoginOptions {
     remember: bool,
+    not_fresh: bool,
 }
 
 impl LoginOptions {
     /// A plain sign-in: fresh, no remember-me token.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether the user just entered their password here (the default).
+    /// `false` for a login carried over from elsewhere (another app's
+    /// session, a single sign-on): the session is signed in, but
+    /// [`CurrentUser::require_fresh`] asks for the password before
+    /// anything sensitive.
+    pub fn fresh(mut self, yes: bool) -> Self {
+        self.not_fresh = !yes;
+        self
     }
 
     /// Also issue a remember-me token (the "remember me" checkbox). Needs
@@ -214,7 +225,12 @@ pub async fn login(session: &Session, user_id: &str, options: LoginOptions) -> R
     session.set_user_id(user_id).await?;
     let now = session.now();
     session.insert(reserved::LOGIN_AT, now).await?;
-    start_fresh(session, hook, now).await?;
+    if options.not_fresh {
+        session.remove::<UnixTime>(reserved::FRESH_AT).await?;
+        bind(session, hook).await?;
+    } else {
+        start_fresh(session, hook, now).await?;
+    }
     if let Some(stamp) = &stamp {
         session.insert(reserved::STAMP, stamp).await?;
     }
@@ -455,6 +471,11 @@ async fn require_client_address(session: &Session, hook: &AuthHook) -> Result<()
 /// Sets the fresh time and binds the session to the current client.
 async fn start_fresh(session: &Session, hook: &AuthHook, now: UnixTime) -> Result<(), AuthError> {
     session.insert(reserved::FRESH_AT, now).await?;
+    bind(session, hook).await
+}
+
+/// Records the client's fingerprint ([`crate::binding`]).
+async fn bind(session: &Session, hook: &AuthHook) -> Result<(), AuthError> {
     let fingerprint = Fingerprint::of(&session.client().await, &hook.config.binding);
     session.insert(reserved::BOUND_TO, fingerprint).await?;
     Ok(())

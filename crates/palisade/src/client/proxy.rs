@@ -328,7 +328,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let (ip, scheme) = self.layer.resolve(super::peer_ip(&req), &req);
+        let (ip, scheme) = self.layer.resolve(super::peer_ip(req.extensions()), &req);
         if let Some(ip) = ip {
             req.extensions_mut().insert(ClientIp(ip));
         }

@@ -33,12 +33,16 @@
 //! signed in", so does this, with the reason as a [`NotSignedIn`], logged
 //! (never with the cookie or a key).
 
+#[cfg(feature = "axum")]
+mod extract;
 mod keys;
 mod login;
 mod session;
 mod signing;
 mod value;
 
+#[cfg(feature = "axum")]
+pub use extract::{require_login, FlaskRejection, FlaskUser};
 pub use keys::FlaskKeys;
 pub use login::{session_identifier, FlaskLogin, FlaskRequest, LoginSource, NotSignedIn, SessionProtection};
 pub use session::{FlaskCookieError, FlaskSession, UnverifiedCookie, MAX_COOKIE_LEN, MAX_INFLATED};
@@ -46,7 +50,7 @@ pub use signing::SignedWith;
 pub use value::{FlaskValue, TagError};
 
 use crate::clock::{Clock, SystemClock};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,8 +61,9 @@ use std::time::Duration;
 pub struct FlaskApp {
     keys: Arc<FlaskKeys>,
     salt: Vec<u8>,
-    session_cookie: String,
-    remember_cookie: String,
+    session_cookie: CookieScope,
+    remember_cookie: CookieScope,
+    login_url: Option<String>,
     lifetime: u64,
     protection: SessionProtection,
     clock: Arc<dyn Clock>,
@@ -71,8 +76,9 @@ impl FlaskApp {
         FlaskApp {
             keys: Arc::new(keys),
             salt: session::SALT.to_vec(),
-            session_cookie: "session".to_owned(),
-            remember_cookie: "remember_token".to_owned(),
+            session_cookie: CookieScope::named("session"),
+            remember_cookie: CookieScope::named("remember_token"),
+            login_url: None,
             lifetime: 31 * 24 * 3600,
             protection: SessionProtection::Strong,
             clock: Arc::new(SystemClock),
@@ -81,7 +87,34 @@ impl FlaskApp {
 
     /// `SESSION_COOKIE_NAME`.
     pub fn session_cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.session_cookie = name.into();
+        self.session_cookie.name = name.into();
+        self
+    }
+
+    /// `SESSION_COOKIE_DOMAIN` and `SESSION_COOKIE_PATH`, for removing the
+    /// cookie at the switch-over ([`removal_cookies`](Self::removal_cookies)):
+    /// a browser only drops a cookie whose removal names the same domain
+    /// and path. Default: no domain, path `/`.
+    pub fn session_cookie_scope(mut self, domain: Option<&str>, path: &str) -> Self {
+        self.session_cookie.domain = domain.map(str::to_owned);
+        self.session_cookie.path = path.to_owned();
+        self
+    }
+
+    /// `REMEMBER_COOKIE_DOMAIN` and `REMEMBER_COOKIE_PATH` (as
+    /// [`session_cookie_scope`](Self::session_cookie_scope)).
+    pub fn remember_cookie_scope(mut self, domain: Option<&str>, path: &str) -> Self {
+        self.remember_cookie.domain = domain.map(str::to_owned);
+        self.remember_cookie.path = path.to_owned();
+        self
+    }
+
+    /// Flask-Login's `login_view` as a URL: a browser without a Flask login
+    /// that asks a [`FlaskUser`] route for a page is sent there (`303`,
+    /// with `?next=` the page it asked for) instead of getting `401`.
+    #[cfg(feature = "axum")]
+    pub fn login_url(mut self, url: impl Into<String>) -> Self {
+        self.login_url = Some(url.into());
         self
     }
 
@@ -94,7 +127,7 @@ impl FlaskApp {
 
     /// `REMEMBER_COOKIE_NAME`.
     pub fn remember_cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.remember_cookie = name.into();
+        self.remember_cookie.name = name.into();
         self
     }
 
@@ -148,8 +181,8 @@ impl FlaskApp {
     /// [`signed_in`](Self::signed_in) for a request's headers (its
     /// `Cookie` and `User-Agent`) from `client_ip`.
     pub fn signed_in_from_headers(&self, headers: &HeaderMap, client_ip: IpAddr) -> Result<FlaskLogin, NotSignedIn> {
-        let session_cookie = request_cookie(headers, &self.session_cookie);
-        let remember_cookie = request_cookie(headers, &self.remember_cookie);
+        let session_cookie = request_cookie(headers, &self.session_cookie.name);
+        let remember_cookie = request_cookie(headers, &self.remember_cookie.name);
         let request = FlaskRequest {
             session_cookie: session_cookie.as_deref(),
             remember_cookie: remember_cookie.as_deref(),
@@ -157,6 +190,57 @@ impl FlaskApp {
             user_agent: headers.get(http::header::USER_AGENT).map(|value| value.as_bytes()),
         };
         self.signed_in(&request)
+    }
+
+    /// The two `Set-Cookie` values that remove the Flask session and
+    /// remember cookies from the browser, for the switch-over
+    /// ([`take_over`]). The only cookies this module ever writes, and only
+    /// to delete them.
+    pub fn removal_cookies(&self) -> [HeaderValue; 2] {
+        [self.session_cookie.removal(), self.remember_cookie.removal()]
+    }
+}
+
+/// The switch-over: the browser's Flask login becomes a Palisade login on
+/// `session`, through [`auth::login`](crate::auth::login): a new session
+/// id, Palisade's binding to this client and its expiry rules. Never
+/// fresh: the password was typed into the Flask app, maybe weeks ago, so
+/// a Flask cookie stolen and carried over cannot change the password or
+/// e-mail without the password (the attack: a session thief promoting
+/// themselves to a fresh login). Send [`FlaskApp::removal_cookies`] with
+/// the response, so the browser stops presenting the Flask login.
+pub async fn take_over(session: &crate::session::Session, login: &FlaskLogin) -> Result<(), crate::auth::AuthError> {
+    crate::auth::login(session, &login.user_id, crate::auth::LoginOptions::new().fresh(false)).await?;
+    tracing::info!(source = ?login.source, "Flask login taken over by a Palisade session");
+    Ok(())
+}
+
+/// A Flask cookie's name and where it is set.
+#[derive(Clone, Debug)]
+struct CookieScope {
+    name: String,
+    domain: Option<String>,
+    path: String,
+}
+
+impl CookieScope {
+    fn named(name: &str) -> Self {
+        CookieScope { name: name.to_owned(), domain: None, path: "/".to_owned() }
+    }
+
+    /// `name=; Max-Age=0` with the same domain and path, as Werkzeug's
+    /// `delete_cookie` writes it.
+    fn removal(&self) -> HeaderValue {
+        let mut header =
+            format!("{}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path={}", self.name, self.path);
+        if let Some(domain) = &self.domain {
+            header.push_str("; Domain=");
+            header.push_str(domain);
+        }
+        HeaderValue::from_str(&header).unwrap_or_else(|_| {
+            tracing::error!("a Flask cookie name, domain or path that cannot be in a header; not removed");
+            HeaderValue::from_static("invalid=; Max-Age=0")
+        })
     }
 }
 
