@@ -169,7 +169,10 @@ async fn start_rust(flask: &FlaskServer) -> String {
         .auth(AuthConfig::new().login_path("/palisade/login"))
         .build()
         .unwrap();
+    // A group of routes behind the layer option: only Flask-signed-in requests pass.
+    let guarded = Router::new().route("/guarded", get(|| async { "guarded page" })).route_layer(flask::require_login());
     let app = Router::new()
+        .merge(guarded)
         .route("/whoami", get(whoami))
         .route("/flask-only", get(flask_only))
         .route("/palisade/login", get(palisade_login))
@@ -194,11 +197,14 @@ async fn a_flask_login_is_seen_by_the_rust_pages_until_flask_logs_out() {
     let res = browser.get(&format!("{rust}/flask-only")).await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], format!("{}/login?next=%2Fflask-only", flask.url));
+    let res = browser.get(&format!("{rust}/guarded")).await;
+    assert_eq!(res.status(), 303, "require_login() refuses the group");
 
     browser.flask_login(&flask, "alice", false).await;
     assert!(browser.jar.0.contains_key("session"), "Flask set its session cookie");
     assert_eq!(browser.whoami(&rust).await, json!({"user_id": "alice", "fresh": true, "remembered": false}));
     assert_eq!(browser.get(&format!("{rust}/flask-only")).await.text().await.unwrap(), "hello alice");
+    assert_eq!(browser.get(&format!("{rust}/guarded")).await.text().await.unwrap(), "guarded page");
 
     // The same cookie from another browser (a stolen cookie): strong session
     // protection refuses it, in Flask and here.

@@ -95,14 +95,14 @@ fn expected_refusal(name: &str) -> Option<NotSignedIn> {
     })
 }
 
-#[test]
-fn every_request_is_judged_as_flask_login_judges_it() {
+#[tokio::test]
+async fn every_request_is_judged_as_flask_login_judges_it() {
     let mut checked = 0;
     for case in oracle_cases().iter().filter(|case| case["case"] == "login") {
         let name = case["name"].as_str().unwrap();
         let app = flask_app(&case["settings"]);
         let ip = case["client"]["addr"].as_str().unwrap().parse().unwrap();
-        let verdict = app.signed_in_from_headers(&headers(case), ip);
+        let verdict = app.signed_in_from_headers(&headers(case), ip).await;
         let flask = &case["flask"];
         match (&verdict, flask) {
             (Err(refusal), Value::Null) => {

@@ -46,6 +46,8 @@ pub enum FlaskRejection {
     NotSignedIn { reason: NotSignedIn, location: Option<String> },
     /// The router has no `Extension(FlaskApp)`: a setup error, `500`.
     MissingFlaskApp,
+    /// The Flask-Session store did not answer: `503`, never "signed out".
+    Unavailable,
     /// The client's address is unknown, so session protection cannot be
     /// checked: serve with `into_make_service_with_connect_info`, or put
     /// `TrustedProxyLayer` in front. `500`, never a guess.
@@ -64,6 +66,7 @@ impl IntoResponse for FlaskRejection {
             FlaskRejection::NotSignedIn { location: None, .. } => {
                 (StatusCode::UNAUTHORIZED, "Not signed in.\n").into_response()
             }
+            FlaskRejection::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable.\n").into_response(),
             FlaskRejection::MissingFlaskApp => {
                 tracing::error!("FlaskUser needs the FlaskApp as an Extension on the router");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured.\n").into_response()
@@ -86,17 +89,22 @@ impl IntoResponse for FlaskRejection {
 }
 
 /// The verdict for `parts`, or why none can be reached.
-fn verdict(parts: &Parts) -> Result<(Result<FlaskLogin, NotSignedIn>, &FlaskApp), FlaskRejection> {
+async fn verdict(parts: &Parts) -> Result<(Result<FlaskLogin, NotSignedIn>, &FlaskApp), FlaskRejection> {
     let app = parts.extensions.get::<FlaskApp>().ok_or(FlaskRejection::MissingFlaskApp)?;
     let ip = crate::client::client_ip_in(&parts.extensions).ok_or(FlaskRejection::UnknownClient)?;
-    Ok((app.signed_in_from_headers(&parts.headers, ip), app))
+    let verdict = app.signed_in_from_headers(&parts.headers, ip).await;
+    #[cfg(feature = "flask-session")]
+    if let Err(NotSignedIn::StoreUnavailable) = verdict {
+        return Err(FlaskRejection::Unavailable);
+    }
+    Ok((verdict, app))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for FlaskUser {
     type Rejection = FlaskRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (verdict, app) = verdict(parts)?;
+        let (verdict, app) = verdict(parts).await?;
         verdict.map(FlaskUser).map_err(|reason| {
             let location = app.login_url.as_deref().filter(|_| parts.method == Method::GET).map(|login| {
                 let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |original| &original.0);
@@ -114,6 +122,6 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for FlaskUser {
     type Rejection = FlaskRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(verdict(parts)?.0.ok().map(FlaskUser))
+        Ok(verdict(parts).await?.0.ok().map(FlaskUser))
     }
 }

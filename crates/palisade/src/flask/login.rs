@@ -78,6 +78,16 @@ pub enum NotSignedIn {
     /// The session cookie was refused, and no remember cookie stood in.
     #[error("the Flask session cookie was refused: {0}")]
     SessionRefused(FlaskCookieError),
+    /// The Flask-Session session was refused or not found, and no
+    /// remember cookie stood in.
+    #[cfg(feature = "flask-session")]
+    #[error("the Flask-Session session was refused: {0}")]
+    StoredSessionRefused(super::StoredSessionError),
+    /// The Flask-Session store did not answer: not known, so not served
+    /// as signed out (a `503`).
+    #[cfg(feature = "flask-session")]
+    #[error("the Flask-Session store is unavailable")]
+    StoreUnavailable,
     /// Strong session protection: the session was made for another
     /// address or browser.
     #[error("the Flask session was made for another client (strong session protection)")]
@@ -101,12 +111,13 @@ pub struct FlaskRequest<'a> {
 }
 
 /// Flask-Login's `_load_user`, from the session already read (`session`:
-/// what the session cookie gave, or why it was refused).
+/// what the session cookie gave, or why it was refused, which is the
+/// answer if the remember cookie does not stand in).
 pub(crate) fn signed_in(
     keys: &FlaskKeys,
     protection: SessionProtection,
     request: &FlaskRequest<'_>,
-    session: Result<FlaskSession, FlaskCookieError>,
+    session: Result<FlaskSession, NotSignedIn>,
 ) -> Result<FlaskLogin, NotSignedIn> {
     // Flask starts an empty session when the cookie is refused.
     let (session, refused) = match session {
@@ -153,8 +164,8 @@ pub(crate) fn signed_in(
         },
         _ => match refused {
             Some(err) => {
-                tracing::info!(reason = %err, "Flask session cookie refused");
-                Err(NotSignedIn::SessionRefused(err))
+                tracing::info!(reason = %err, "Flask session refused");
+                Err(err)
             }
             None => Err(NotSignedIn::Anonymous),
         },

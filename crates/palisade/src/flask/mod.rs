@@ -7,6 +7,8 @@
 //! ```
 //! use palisade::flask::{FlaskApp, FlaskKeys, FlaskRequest};
 //!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
 //! // The Flask app's SECRET_KEY (and SECRET_KEY_FALLBACKS), read-only here.
 //! let flask = FlaskApp::new(FlaskKeys::new("the Flask SECRET_KEY").with_fallback("the old one"));
 //! let request = FlaskRequest {
@@ -16,7 +18,8 @@
 //!     user_agent: Some(b"Mozilla/5.0"),
 //! };
 //! // A forged session (anyone can write `{"_user_id": "42"}`) is refused.
-//! assert!(flask.signed_in(&request).is_err());
+//! assert!(flask.signed_in(&request).await.is_err());
+//! # }
 //! ```
 //!
 //! What is read, exactly as Flask 3.1 and Flask-Login 0.6 read it:
@@ -26,7 +29,9 @@
 //!   after [`MAX_INFLATED`] bytes), Flask's tagged JSON ([`FlaskValue`]);
 //! - Flask-Login's login ([`FlaskApp::signed_in`]): `_user_id`, `_fresh`,
 //!   the session-protection identifier `_id`, and the `remember_token`
-//!   cookie (see the `login` module's notes).
+//!   cookie (see the `login` module's notes);
+//! - with feature `flask-session`, Flask-Session 0.8's server-side sessions
+//!   in Redis ([`FlaskApp::server_side`]), read-only.
 //!
 //! Nothing here writes a Flask cookie or accepts a session Flask would
 //! refuse: the Flask secret only verifies. Where Flask would answer "not
@@ -37,6 +42,8 @@
 mod extract;
 mod keys;
 mod login;
+#[cfg(feature = "flask-session")]
+mod server_side;
 mod session;
 mod signing;
 mod value;
@@ -45,6 +52,8 @@ mod value;
 pub use extract::{require_login, FlaskRejection, FlaskUser};
 pub use keys::FlaskKeys;
 pub use login::{session_identifier, FlaskLogin, FlaskRequest, LoginSource, NotSignedIn, SessionProtection};
+#[cfg(feature = "flask-session")]
+pub use server_side::{FlaskSessionRedis, StoredSessionError, MAX_STORED_SESSION};
 pub use session::{FlaskCookieError, FlaskSession, UnverifiedCookie, MAX_COOKIE_LEN, MAX_INFLATED};
 pub use signing::SignedWith;
 pub use value::{FlaskValue, TagError};
@@ -63,10 +72,13 @@ pub struct FlaskApp {
     salt: Vec<u8>,
     session_cookie: CookieScope,
     remember_cookie: CookieScope,
+    #[cfg(feature = "axum")]
     login_url: Option<String>,
     lifetime: u64,
     protection: SessionProtection,
     clock: Arc<dyn Clock>,
+    #[cfg(feature = "flask-session")]
+    server_side: Option<FlaskSessionRedis>,
 }
 
 impl FlaskApp {
@@ -78,11 +90,23 @@ impl FlaskApp {
             salt: session::SALT.to_vec(),
             session_cookie: CookieScope::named("session"),
             remember_cookie: CookieScope::named("remember_token"),
+            #[cfg(feature = "axum")]
             login_url: None,
             lifetime: 31 * 24 * 3600,
             protection: SessionProtection::Strong,
             clock: Arc::new(SystemClock),
+            #[cfg(feature = "flask-session")]
+            server_side: None,
         }
+    }
+
+    /// The app keeps its sessions server-side with Flask-Session in Redis
+    /// (`SESSION_TYPE = "redis"`): the session cookie holds a session id,
+    /// read in `store` (feature `flask-session`).
+    #[cfg(feature = "flask-session")]
+    pub fn server_side(mut self, store: FlaskSessionRedis) -> Self {
+        self.server_side = Some(store);
+        self
     }
 
     /// `SESSION_COOKIE_NAME`.
@@ -169,18 +193,41 @@ impl FlaskApp {
     }
 
     /// Who Flask-Login would see as signed in for `request`.
-    pub fn signed_in(&self, request: &FlaskRequest<'_>) -> Result<FlaskLogin, NotSignedIn> {
+    pub async fn signed_in(&self, request: &FlaskRequest<'_>) -> Result<FlaskLogin, NotSignedIn> {
         let session = match request.session_cookie {
             // Flask: no cookie, or an empty one, is a new empty session.
             None | Some("") => Ok(FlaskSession::empty()),
-            Some(cookie) => self.read_session(cookie),
+            Some(cookie) => self.open_session(cookie).await,
         };
+        #[cfg(feature = "flask-session")]
+        if let Err(NotSignedIn::StoreUnavailable) = session {
+            // Unknown is not "signed out": never answered as anonymous.
+            return Err(NotSignedIn::StoreUnavailable);
+        }
         login::signed_in(&self.keys, self.protection, request, session)
+    }
+
+    /// The session the session cookie's value `cookie` stands for: read
+    /// from the cookie, or with [`server_side`](Self::server_side) from
+    /// the store; verified either way.
+    pub async fn open_session(&self, cookie: &str) -> Result<FlaskSession, NotSignedIn> {
+        #[cfg(feature = "flask-session")]
+        if let Some(store) = &self.server_side {
+            return store.read(&self.keys, cookie).await.map_err(|err| match err {
+                StoredSessionError::Unavailable => NotSignedIn::StoreUnavailable,
+                other => NotSignedIn::StoredSessionRefused(other),
+            });
+        }
+        self.read_session(cookie).map_err(NotSignedIn::SessionRefused)
     }
 
     /// [`signed_in`](Self::signed_in) for a request's headers (its
     /// `Cookie` and `User-Agent`) from `client_ip`.
-    pub fn signed_in_from_headers(&self, headers: &HeaderMap, client_ip: IpAddr) -> Result<FlaskLogin, NotSignedIn> {
+    pub async fn signed_in_from_headers(
+        &self,
+        headers: &HeaderMap,
+        client_ip: IpAddr,
+    ) -> Result<FlaskLogin, NotSignedIn> {
         let session_cookie = request_cookie(headers, &self.session_cookie.name);
         let remember_cookie = request_cookie(headers, &self.remember_cookie.name);
         let request = FlaskRequest {
@@ -189,7 +236,7 @@ impl FlaskApp {
             client_ip,
             user_agent: headers.get(http::header::USER_AGENT).map(|value| value.as_bytes()),
         };
-        self.signed_in(&request)
+        self.signed_in(&request).await
     }
 
     /// The two `Set-Cookie` values that remove the Flask session and

@@ -72,6 +72,13 @@ impl FlaskSession {
         FlaskSession { data: BTreeMap::new(), signed_at: 0, signed_with: SignedWith::Current, compressed: false }
     }
 
+    /// A Flask-Session session read from its store (no cookie signature or
+    /// timestamp of its own: the store's expiry is its age limit).
+    #[cfg(feature = "flask-session")]
+    pub(crate) fn stored(data: BTreeMap<String, FlaskValue>) -> Self {
+        FlaskSession { data, signed_at: 0, signed_with: SignedWith::Current, compressed: false }
+    }
+
     /// `session[key]`.
     pub fn get(&self, key: &str) -> Option<&FlaskValue> {
         self.data.get(key)
@@ -87,7 +94,8 @@ impl FlaskSession {
         self.get("_permanent").and_then(FlaskValue::as_bool).unwrap_or(false)
     }
 
-    /// When Flask last wrote the cookie, in seconds since the epoch.
+    /// When Flask last wrote the cookie, in seconds since the epoch (0 for
+    /// a Flask-Session session, whose cookie holds only its id).
     pub fn signed_at(&self) -> i64 {
         self.signed_at
     }
