@@ -20,6 +20,7 @@
 //! | [`sri`] | Subresource Integrity values and tags for static assets | a modified script or stylesheet running |
 //! | [`attachment`] | user uploads served as downloads with safe type and filename | stored XSS through uploaded HTML/SVG; header injection through filenames |
 //! | [`clock`] | the time source (injectable for tests) | — |
+//! | `flask` (feature) | who is signed in to a Flask app on the same domain (its cookies verified, never written), and the switch-over to Palisade | forged, expired, re-keyed or moved Flask cookies accepted during a migration; a pickle from a session store run |
 //! | [`body`] | the bodies the layers answer with, generic over the app's | layers that do not compose |
 //! | [`stack`] | all of the above in one call, in the right order ([`Stack`]) | a layer forgotten or in the wrong order |
 //!
@@ -32,6 +33,7 @@
 //! | `postgres` | off | `store::PostgresStore`, for several app instances on one database |
 //! | `redis` | off | `store::RedisStore`, standalone or Redis Cluster, for several app instances |
 //! | `flask` | off | `flask::FlaskApp`: read a Flask app's session cookie and Flask-Login's login, for a move from Flask one route at a time |
+//! | `flask-session` | off | `flask::FlaskSessionRedis`: the same for Flask-Session's server-side sessions in Redis (read-only) |
 //! | `minijinja` | off | `{{ csrf_field() }}`, `{{ csrf_token() }}`, `{{ csp_nonce() }}` and the SRI tag helpers in minijinja templates |
 //! | `bench-internals` | off | hidden entry points for the benchmarks in `bench/`; not API, no stability promise |
 //! | `fuzz-internals` | off | hidden entry points for the fuzz targets in `fuzz/`; not API, no stability promise |
