@@ -38,10 +38,15 @@ struct FlaskServer {
 
 impl FlaskServer {
     fn start() -> Self {
+        Self::start_with(&[("FLASK_SECRET_KEY", SECRET)])
+    }
+
+    /// The app with `env` (its keys, Flask-Session's Redis).
+    fn start_with(env: &[(&str, &str)]) -> Self {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/flask/app.py");
         let mut child = Command::new(python())
             .arg(script)
-            .env("FLASK_SECRET_KEY", SECRET)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .expect("the Flask app starts");
@@ -111,11 +116,13 @@ impl Visitor {
     }
 
     async fn flask_login(&mut self, flask: &FlaskServer, name: &str, remember: bool) {
+        self.flask_login_with(flask, name, if remember { &[("remember", "1")] } else { &[] }).await;
+    }
+
+    async fn flask_login_with(&mut self, flask: &FlaskServer, name: &str, extra: &[(&str, &str)]) {
         let password = format!("pw-{name}");
         let mut form = vec![("name", name), ("password", password.as_str())];
-        if remember {
-            form.push(("remember", "1"));
-        }
+        form.extend_from_slice(extra);
         let res = self.post(&format!("{}/login", flask.url), &form).await;
         assert_eq!(res.status(), 302, "Flask's login redirects");
     }
@@ -158,9 +165,13 @@ async fn palisade_account(user: CurrentUser) -> Json<Value> {
     Json(json!({"user_id": user.id(), "fresh": user.fresh_at().is_some()}))
 }
 
-/// The axum app on loopback; its base URL.
+/// The axum app on loopback, reading the Flask app's logins with its
+/// `SECRET_KEY`; its base URL.
 async fn start_rust(flask: &FlaskServer) -> String {
-    let flask_app = FlaskApp::new(FlaskKeys::new(SECRET)).login_url(format!("{}/login", flask.url));
+    start_rust_with(FlaskApp::new(FlaskKeys::new(SECRET)).login_url(format!("{}/login", flask.url))).await
+}
+
+async fn start_rust_with(flask_app: FlaskApp) -> String {
     let sessions = SessionLayer::server_side(MemoryStore::new(), KeyRing::generate())
         .insecure_development_mode()
         // Two apps on one domain: Palisade's cookie must not be called `session`.
@@ -254,4 +265,46 @@ async fn palisades_login_page_takes_the_flask_login_over_and_removes_the_flask_c
     let mut stranger = Visitor::new();
     let res = stranger.get(&format!("{rust}/palisade/login")).await;
     assert_eq!(res.text().await.unwrap(), "the Palisade login form");
+}
+
+#[tokio::test]
+async fn a_compressed_session_and_a_session_signed_with_a_fallback_key_are_read() {
+    // The Flask app still signs with the old key; the Rust side already has
+    // the new one, with the old as a fallback (the order of a rotation).
+    let flask = FlaskServer::start_with(&[("FLASK_SECRET_KEY", "the-old-flask-key-before-the-rotation")]);
+    let rotated = FlaskKeys::new(SECRET).with_fallback("the-old-flask-key-before-the-rotation");
+    let rust = start_rust_with(FlaskApp::new(rotated)).await;
+    let without_fallback = start_rust_with(FlaskApp::new(FlaskKeys::new(SECRET))).await;
+    let mut browser = Visitor::new();
+    browser.flask_login_with(&flask, "dave", &[("big", "1")]).await;
+    assert!(browser.jar.0["session"].starts_with('.'), "Flask compressed the session: {:?}", browser.jar.0);
+    assert_eq!(browser.whoami(&rust).await, json!({"user_id": "dave", "fresh": true, "remembered": false}));
+    assert_eq!(browser.whoami(&without_fallback).await, Value::Null, "re-keyed: refused without the fallback");
+}
+
+#[tokio::test]
+async fn a_flask_session_login_in_redis_is_seen_until_flask_logs_out() {
+    let redis_url = std::env::var("PALISADE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let prefix = format!("palisade-test:flask-live-{}:", std::process::id());
+    let flask = FlaskServer::start_with(&[
+        ("FLASK_SECRET_KEY", SECRET),
+        ("FLASK_SESSION_REDIS", &redis_url),
+        ("FLASK_SESSION_PREFIX", &prefix),
+    ]);
+    let store = flask::FlaskSessionRedis::connect(&redis_url)
+        .await
+        .unwrap_or_else(|err| {
+            panic!("Redis at {redis_url}: {err} (scripts/test starts one; or set PALISADE_TEST_REDIS_URL)")
+        })
+        .key_prefix(prefix.clone());
+    let rust = start_rust_with(FlaskApp::new(FlaskKeys::new(SECRET)).server_side(store)).await;
+    let mut browser = Visitor::new();
+    browser.flask_login(&flask, "erin", false).await;
+    let sid = browser.jar.0["session"].clone();
+    assert!(!sid.contains('.'), "the cookie holds a session id, not the session: {sid}");
+    assert_eq!(browser.whoami(&rust).await, json!({"user_id": "erin", "fresh": true, "remembered": false}));
+    browser.post(&format!("{}/logout", flask.url), &[]).await;
+    // The browser may keep the id; the session behind it is gone.
+    browser.jar.0.insert("session".to_owned(), sid);
+    assert_eq!(browser.whoami(&rust).await, Value::Null);
 }

@@ -6,7 +6,9 @@ tests/flask_live.rs and the demo's browser test of the Flask bridge.
 Prints `PORT <n>` once it listens on 127.0.0.1. Users sign in with any name
 and the password `pw-<name>`; "remember me" sets Flask-Login's remember
 cookie. The secret keys come from FLASK_SECRET_KEY and, optionally,
-FLASK_SECRET_KEY_FALLBACK; session protection is "strong".
+FLASK_SECRET_KEY_FALLBACK; session protection is "strong". With
+FLASK_SESSION_REDIS (a redis:// URL) and FLASK_SESSION_PREFIX, sessions
+are kept server-side by Flask-Session.
 """
 
 import html
@@ -28,6 +30,16 @@ app = Flask(__name__)
 app.secret_key = os.environ["FLASK_SECRET_KEY"]
 if fallback := os.environ.get("FLASK_SECRET_KEY_FALLBACK"):
     app.config["SECRET_KEY_FALLBACKS"] = [fallback]
+if redis_url := os.environ.get("FLASK_SESSION_REDIS"):
+    import redis
+    from flask_session import Session
+
+    app.config.update(
+        SESSION_TYPE="redis",
+        SESSION_REDIS=redis.from_url(redis_url),
+        SESSION_KEY_PREFIX=os.environ["FLASK_SESSION_PREFIX"],
+    )
+    Session(app)
 manager = LoginManager(app)
 manager.session_protection = "strong"
 manager.login_view = "login"
