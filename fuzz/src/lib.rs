@@ -27,4 +27,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("csp_source", targets::csp_source::run),
     ("user_agent", targets::user_agent::run),
     ("xchacha", targets::xchacha::run),
+    ("flask_cookie", targets::flask_cookie::run),
 ];

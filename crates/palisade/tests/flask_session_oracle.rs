@@ -1,7 +1,8 @@
 //! `palisade::flask` with Flask-Session against the real thing: the real
 //! Flask-Session 0.8 keeps sessions in the real Redis (`PALISADE_TEST_REDIS_URL`,
 //! under a key prefix of this run's own), `tests/flask/session_cases.py` logs
-//! users in with plain and signed session ids and asks Flask-Login who is
+//! users in with plain and signed session ids, stored as MessagePack (the
+//! default) and as JSON, and asks Flask-Login who is
 //! signed in; the Rust side reads the same Redis keys and must agree.
 
 #[path = "common/redis.rs"]
@@ -51,7 +52,7 @@ async fn every_flask_session_login_is_judged_as_flask_login_judges_it() {
     assert!(out.status.success(), "session_cases.py failed: {}", String::from_utf8_lossy(&out.stderr));
     let cases: Vec<Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(cases.len(), 12, "{cases:?}");
+    assert_eq!(cases.len(), 18, "{cases:?}");
 
     let store = FlaskSessionRedis::connect(&redis_support::redis_url())
         .await

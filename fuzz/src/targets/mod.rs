@@ -5,6 +5,7 @@ pub mod cookie_header;
 pub mod csp_source;
 pub mod csrf_double_submit;
 pub mod csrf_form;
+pub mod flask_cookie;
 pub mod forwarded;
 pub mod redirect_policy;
 pub mod user_agent;

@@ -31,7 +31,7 @@ from flask_session import Session  # noqa: E402
 warnings.simplefilter("ignore", DeprecationWarning)  # SESSION_USE_SIGNER is deprecated in 0.8, still supported
 
 
-def make_app(signed):
+def make_app(signed, fmt="msgpack"):
     app = Flask(__name__)
     app.secret_key = CURRENT
     app.config.update(
@@ -39,6 +39,7 @@ def make_app(signed):
         SESSION_REDIS=redis.from_url(os.environ["REDIS_URL"]),
         SESSION_KEY_PREFIX=os.environ["KEY_PREFIX"],
         SESSION_USE_SIGNER=signed,
+        SESSION_SERIALIZATION_FORMAT=fmt,
     )
     Session(app)
     manager = LoginManager(app)
@@ -72,32 +73,33 @@ def make_app(signed):
     return app
 
 
-def emit(name, signed, cookies, who, **extra):
-    header, verdict = oracle_cases.judge(make_app(signed), cookies, who)
-    print(json.dumps({"name": name, "settings": {"signed": signed}, "cookie_header": header, "client": who, "flask": verdict, **extra}))
+def emit(name, signed, cookies, who, fmt="msgpack", **extra):
+    header, verdict = oracle_cases.judge(make_app(signed, fmt), cookies, who)
+    settings = {"signed": signed, "format": fmt}
+    print(json.dumps({"name": name, "settings": settings, "cookie_header": header, "client": who, "flask": verdict, **extra}))
 
 
 def main():
-    for signed in (False, True):
-        kind = "signed id" if signed else "plain id"
-        app = make_app(signed)
+    for signed, fmt in ((False, "msgpack"), (True, "msgpack"), (False, "json")):
+        kind = ("signed id" if signed else "plain id") + ("" if fmt == "msgpack" else ", JSON")
+        app = make_app(signed, fmt)
         # Judging a request can change the stored session (a moved one is
         # marked not fresh, in Redis): one login per case.
         _, plain = oracle_cases.log_in(app, "42")
-        emit(f"{kind}: session, same client", signed, plain, BROWSER)
+        emit(f"{kind}: session, same client", signed, plain, BROWSER, fmt)
         _, moved = oracle_cases.log_in(app, "42")
-        emit(f"{kind}: session, another address", signed, moved, OTHER_IP)
-        emit(f"{kind}: unknown id", signed, {"session": tamper(plain["session"])}, BROWSER)
+        emit(f"{kind}: session, another address", signed, moved, OTHER_IP, fmt)
+        emit(f"{kind}: unknown id", signed, {"session": tamper(plain["session"])}, BROWSER, fmt)
         _, remembered = oracle_cases.log_in(app, "42", remember=1)
-        emit(f"{kind}: unknown id, valid remember cookie", signed, {"session": tamper(remembered["session"]), "remember_token": remembered["remember_token"]}, BROWSER)
+        emit(f"{kind}: unknown id, valid remember cookie", signed, {"session": tamper(remembered["session"]), "remember_token": remembered["remember_token"]}, BROWSER, fmt)
         client, before = oracle_cases.log_in(app, "43")
         client.get("/logout", environ_base={"REMOTE_ADDR": BROWSER["addr"]}, headers={"User-Agent": BROWSER["user_agent"]})
-        emit(f"{kind}: the id of a logged-out session replayed", signed, before, BROWSER)
+        emit(f"{kind}: the id of a logged-out session replayed", signed, before, BROWSER, fmt)
         _, typed_login = oracle_cases.log_in(app, "44", types=1)
         sid = typed_login["session"]
         with app.test_request_context(headers={"Cookie": f"session={sid}"}):
             read = app.session_interface.open_session(app, request)
-        emit(f"{kind}: tagged values", signed, typed_login, BROWSER, typed=typed(dict(read)))
+        emit(f"{kind}: tagged values", signed, typed_login, BROWSER, fmt, typed=typed(dict(read)))
 
 
 if __name__ == "__main__":
