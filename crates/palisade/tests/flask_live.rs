@@ -5,9 +5,13 @@
 //! Cookies do not depend on the port, so both apps (on two ports of
 //! 127.0.0.1) see the same cookies, as two apps behind one domain do.
 
+#[path = "common/flask.rs"]
+mod flask_support;
+
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use flask_support::python;
 use palisade::auth::{AuthConfig, CurrentUser};
 use palisade::flask::{self, FlaskApp, FlaskKeys, FlaskUser, LoginSource};
 use palisade::keys::KeyRing;
@@ -20,15 +24,6 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 const SECRET: &str = "the-flask-apps-secret-key-for-the-live-test";
-
-fn python() -> String {
-    std::env::var("PALISADE_ORACLE_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "PALISADE_ORACLE_PYTHON is not set: run `scripts/test` (it creates target/oracles/venv with Flask and \
-             Flask-Login from crates/palisade-cli/tests/oracles/requirements.txt), or point it at a python with them"
-        )
-    })
-}
 
 /// The Flask app, running until dropped.
 struct FlaskServer {

@@ -6,6 +6,10 @@
 //! re-keyed and moved ones included. The Rust side must reach the same
 //! verdict for every request, and read each session as Flask reads it.
 
+#[path = "common/flask.rs"]
+mod flask_support;
+
+use flask_support::{python, typed};
 use http::{HeaderMap, HeaderValue};
 use palisade::clock::ManualClock;
 use palisade::flask::{
@@ -17,16 +21,6 @@ use std::time::Duration;
 
 /// The fixed time of the oracle run.
 const NOW: i64 = 1_800_000_000;
-
-fn python() -> String {
-    std::env::var("PALISADE_ORACLE_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "PALISADE_ORACLE_PYTHON is not set: run `scripts/test` (it creates target/oracles/venv with \
-             crates/palisade-cli/tests/oracles/requirements.txt, Flask and Flask-Login included), or point it at \
-             a python with those packages"
-        )
-    })
-}
 
 fn oracle_cases() -> Vec<Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/flask/oracle_cases.py");
@@ -153,26 +147,4 @@ fn the_session_identifier_is_flask_logins() {
         checked += 1;
     }
     assert_eq!(checked, 5);
-}
-
-/// A value with its Python type named, as the oracle writes it.
-fn typed(value: &FlaskValue) -> Value {
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    match value {
-        FlaskValue::Null => json!({"none": null}),
-        FlaskValue::Bool(b) => json!({"bool": b}),
-        FlaskValue::Number(n) => json!({"number": n}),
-        FlaskValue::String(s) => json!({"str": s}),
-        FlaskValue::Markup(s) => json!({"markup": s}),
-        FlaskValue::List(items) => json!({"list": items.iter().map(typed).collect::<Vec<_>>()}),
-        FlaskValue::Tuple(items) => json!({"tuple": items.iter().map(typed).collect::<Vec<_>>()}),
-        FlaskValue::Dict(map) => {
-            json!({"dict": map.iter().map(|(k, v)| (k.clone(), typed(v))).collect::<serde_json::Map<_, _>>()})
-        }
-        FlaskValue::Bytes(bytes) => json!({"bytes": hex(bytes)}),
-        FlaskValue::Uuid(bytes) => json!({"uuid": hex(bytes)}),
-        FlaskValue::DateTime(at) => {
-            json!({"datetime": at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()})
-        }
-    }
 }

@@ -8,21 +8,16 @@
 #[path = "common/redis.rs"]
 mod redis_support;
 
+#[path = "common/flask.rs"]
+mod flask_support;
+
+use flask_support::{python, typed};
 use http::{HeaderMap, HeaderValue};
 use palisade::flask::{FlaskApp, FlaskKeys, FlaskSessionRedis, FlaskValue, NotSignedIn, StoredSessionError};
 use serde_json::{json, Value};
 use std::process::Command;
 
 const CURRENT: &str = concat!("flask-current-key-", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkk");
-
-fn python() -> String {
-    std::env::var("PALISADE_ORACLE_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "PALISADE_ORACLE_PYTHON is not set: run `scripts/test` (it creates target/oracles/venv with Flask, \
-             Flask-Login and Flask-Session), or point it at a python with them"
-        )
-    })
-}
 
 /// Deletes the run's keys however the test ends.
 struct Cleanup(String);
@@ -116,23 +111,4 @@ async fn a_dead_flask_session_store_is_an_outage_not_a_sign_out() {
 async fn read_typed(flask: &FlaskApp, cookie: &str) -> Value {
     let session = flask.open_session(cookie).await.unwrap();
     typed(&FlaskValue::Dict(session.data().clone()))
-}
-
-fn typed(value: &FlaskValue) -> Value {
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    match value {
-        FlaskValue::Null => json!({"none": null}),
-        FlaskValue::Bool(b) => json!({"bool": b}),
-        FlaskValue::Number(n) => json!({"number": n}),
-        FlaskValue::String(s) => json!({"str": s}),
-        FlaskValue::Markup(s) => json!({"markup": s}),
-        FlaskValue::List(items) => json!({"list": items.iter().map(typed).collect::<Vec<_>>()}),
-        FlaskValue::Tuple(items) => json!({"tuple": items.iter().map(typed).collect::<Vec<_>>()}),
-        FlaskValue::Dict(map) => {
-            json!({"dict": map.iter().map(|(k, v)| (k.clone(), typed(v))).collect::<serde_json::Map<_, _>>()})
-        }
-        FlaskValue::Bytes(bytes) => json!({"bytes": hex(bytes)}),
-        FlaskValue::Uuid(bytes) => json!({"uuid": hex(bytes)}),
-        FlaskValue::DateTime(at) => json!({"datetime": at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()}),
-    }
 }

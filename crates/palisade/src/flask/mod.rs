@@ -228,8 +228,9 @@ impl FlaskApp {
         headers: &HeaderMap,
         client_ip: IpAddr,
     ) -> Result<FlaskLogin, NotSignedIn> {
-        let session_cookie = request_cookie(headers, &self.session_cookie.name);
-        let remember_cookie = request_cookie(headers, &self.remember_cookie.name);
+        let cookies = cookie_header_text(headers);
+        let session_cookie = request_cookie(&cookies, &self.session_cookie.name);
+        let remember_cookie = request_cookie(&cookies, &self.remember_cookie.name);
         let request = FlaskRequest {
             session_cookie: session_cookie.as_deref(),
             remember_cookie: remember_cookie.as_deref(),
@@ -291,22 +292,26 @@ impl CookieScope {
     }
 }
 
-/// The first cookie called `name` in the request, as Werkzeug's
-/// `parse_cookie` reads it: the header as Latin-1 text (as WSGI hands it
-/// over), `key=value` pairs separated by `;`, a pair that does not parse
-/// skipped up to the next `;`, and a value in double quotes with its
-/// backslash escapes undone (`\"`, `\\`, `\ooo` octal for a byte) and then
-/// read as UTF-8.
-fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    let mut header = String::new();
+/// The request's `Cookie` headers as one text, the way WSGI hands them to
+/// Werkzeug: the bytes read as Latin-1, several headers joined with `; `.
+fn cookie_header_text(headers: &HeaderMap) -> String {
+    let mut text = String::new();
     for value in headers.get_all(http::header::COOKIE) {
-        if !header.is_empty() {
-            header.push_str("; ");
+        if !text.is_empty() {
+            text.push_str("; ");
         }
-        header.extend(value.as_bytes().iter().map(|&b| char::from(b)));
+        text.extend(value.as_bytes().iter().map(|&b| char::from(b)));
     }
-    let value = werkzeug_cookies(&header).find(|(key, _)| *key == name).map(|(_, value)| werkzeug_unquote(value));
-    value
+    text
+}
+
+/// The first cookie called `name` in `cookies`, as Werkzeug's
+/// `parse_cookie` reads it: `key=value` pairs separated by `;`, a pair
+/// that does not parse skipped up to the next `;`, and a value in double
+/// quotes with its backslash escapes undone (`\"`, `\\`, `\ooo` octal for a
+/// byte) and then read as UTF-8.
+fn request_cookie(cookies: &str, name: &str) -> Option<String> {
+    werkzeug_cookies(cookies).find(|(key, _)| *key == name).map(|(_, value)| werkzeug_unquote(value))
 }
 
 /// The `(key, raw value)` pairs of a `Cookie` header, by Werkzeug's
@@ -438,9 +443,10 @@ mod tests {
         headers.append(http::header::COOKIE, "a=1; remember_token=\"a b\\054c\\\"\\303\\251|x\"".parse().unwrap());
         headers.append(http::header::COOKIE, "session=first".parse().unwrap());
         headers.append(http::header::COOKIE, "session=second".parse().unwrap());
-        assert_eq!(request_cookie(&headers, "remember_token").as_deref(), Some("a b,c\"é|x"));
-        assert_eq!(request_cookie(&headers, "session").as_deref(), Some("first"));
-        assert_eq!(request_cookie(&headers, "missing"), None);
+        let cookies = cookie_header_text(&headers);
+        assert_eq!(request_cookie(&cookies, "remember_token").as_deref(), Some("a b,c\"é|x"));
+        assert_eq!(request_cookie(&cookies, "session").as_deref(), Some("first"));
+        assert_eq!(request_cookie(&cookies, "missing"), None);
     }
 
     #[test]

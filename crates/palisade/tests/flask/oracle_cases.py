@@ -44,11 +44,17 @@ class User(UserMixin):
         self.id = user_id
 
 
-def make_app(secret=CURRENT, fallbacks=(), protection="strong", lifetime=31 * DAY):
+def make_app(secret=CURRENT, fallbacks=(), protection="strong", lifetime=31 * DAY, server_side=None):
+    """The oracle app; `server_side`: Flask-Session settings (session_cases.py)."""
     app = Flask(__name__)
     app.secret_key = secret
     app.config["PERMANENT_SESSION_LIFETIME"] = lifetime
     app.config["SECRET_KEY_FALLBACKS"] = list(fallbacks)
+    if server_side:
+        from flask_session import Session
+
+        app.config.update(server_side)
+        Session(app)
     manager = LoginManager(app)
     manager.session_protection = protection
     manager.user_loader(User)
@@ -60,7 +66,7 @@ def make_app(secret=CURRENT, fallbacks=(), protection="strong", lifetime=31 * DA
             session.permanent = True
         if request.args.get("big") == "1":
             session["notes"] = ["note %d about the account" % i for i in range(60)]
-        if request.args.get("types") == "1":
+        if request.args.get("types") in ("1", "2"):
             session["types"] = {
                 "tuple": (1, "two", None),
                 "bytes": b"\x00\x01\xfe\xff",
@@ -70,6 +76,9 @@ def make_app(secret=CURRENT, fallbacks=(), protection="strong", lifetime=31 * DA
                 "tag_like": {" t": "a dict whose key looks like a tag"},
                 "nested": [{"a": [1.5, True, False]}, "é"],
             }
+            if request.args.get("types") == "2":
+                # Flask-Session's msgspec cannot encode Markup.
+                del session["types"]["markup"]
         return "ok"
 
     @app.get("/note")

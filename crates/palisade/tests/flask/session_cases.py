@@ -12,65 +12,33 @@ sessions stay in Redis under KEY_PREFIX for the Rust side to read (the
 test deletes them afterwards).
 """
 
-import datetime
 import json
 import os
 import sys
-import uuid
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle_cases  # noqa: E402  (also fixes time.time at NOW)
-from oracle_cases import BROWSER, CURRENT, OTHER_IP, User, tamper, typed  # noqa: E402
+from oracle_cases import BROWSER, OTHER_IP, tamper, typed  # noqa: E402
 
 import redis  # noqa: E402
-from flask import Flask, jsonify, request, session  # noqa: E402
-from flask_login import LoginManager, current_user, login_fresh, login_user, logout_user  # noqa: E402
-from flask_session import Session  # noqa: E402
+from flask import request  # noqa: E402
 
 warnings.simplefilter("ignore", DeprecationWarning)  # SESSION_USE_SIGNER is deprecated in 0.8, still supported
 
 
 def make_app(signed, fmt="msgpack"):
-    app = Flask(__name__)
-    app.secret_key = CURRENT
-    app.config.update(
-        SESSION_TYPE="redis",
-        SESSION_REDIS=redis.from_url(os.environ["REDIS_URL"]),
-        SESSION_KEY_PREFIX=os.environ["KEY_PREFIX"],
-        SESSION_USE_SIGNER=signed,
-        SESSION_SERIALIZATION_FORMAT=fmt,
+    """oracle_cases.py's app (its routes, strong protection), its sessions
+    kept by Flask-Session in Redis."""
+    return oracle_cases.make_app(
+        server_side={
+            "SESSION_TYPE": "redis",
+            "SESSION_REDIS": redis.from_url(os.environ["REDIS_URL"]),
+            "SESSION_KEY_PREFIX": os.environ["KEY_PREFIX"],
+            "SESSION_USE_SIGNER": signed,
+            "SESSION_SERIALIZATION_FORMAT": fmt,
+        }
     )
-    Session(app)
-    manager = LoginManager(app)
-    manager.session_protection = "strong"
-    manager.user_loader(User)
-
-    @app.get("/login/<user_id>")
-    def login(user_id):
-        login_user(User(user_id), remember=request.args.get("remember") == "1")
-        if request.args.get("types") == "1":
-            session["types"] = {
-                "tuple": (1, "two", None),
-                "bytes": b"\x00\x01\xfe\xff",
-                "uuid": str(uuid.UUID("12345678-1234-5678-1234-567812345678")),
-                "when": datetime.datetime(2026, 12, 1, 10, 30, tzinfo=datetime.timezone.utc),
-                "nested": [{"a": [1.5, True, False]}, "\u00e9"],
-            }
-        return "ok"
-
-    @app.get("/logout")
-    def logout():
-        logout_user()
-        return "bye"
-
-    @app.get("/whoami")
-    def whoami():
-        if current_user.is_authenticated:
-            return jsonify(user_id=current_user.get_id(), fresh=login_fresh())
-        return jsonify(None)
-
-    return app
 
 
 def emit(name, signed, cookies, who, fmt="msgpack", **extra):
@@ -95,7 +63,7 @@ def main():
         client, before = oracle_cases.log_in(app, "43")
         client.get("/logout", environ_base={"REMOTE_ADDR": BROWSER["addr"]}, headers={"User-Agent": BROWSER["user_agent"]})
         emit(f"{kind}: the id of a logged-out session replayed", signed, before, BROWSER, fmt)
-        _, typed_login = oracle_cases.log_in(app, "44", types=1)
+        _, typed_login = oracle_cases.log_in(app, "44", types=2)
         sid = typed_login["session"]
         with app.test_request_context(headers={"Cookie": f"session={sid}"}):
             read = app.session_interface.open_session(app, request)
