@@ -433,7 +433,7 @@ impl Session {
             let found = match &shared.backend {
                 Backend::Store(store) => {
                     let Some(id) = SessionId::from_slice(&decoded.payload) else { continue };
-                    let record = shared.timed(store.load(&id.store_key(), now)).await?;
+                    let record = shared.timed(store.load_for_request(&id.store_key(), now)).await?;
                     // Strict ids: a well-signed id the store does not know is
                     // never adopted, so an attacker cannot choose a victim's id.
                     record.map(|r| (Some(id), r.data, r.created_at, r.last_seen, r.user_id))

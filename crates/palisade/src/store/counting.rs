@@ -93,6 +93,10 @@ impl<S: Store> Store for CountingStore<S> {
         bump(&self.counters.load);
         self.inner.load(key, now).await
     }
+    async fn load_for_request(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+        bump(&self.counters.load);
+        self.inner.load_for_request(key, now).await
+    }
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {
         bump(&self.counters.create);
         self.inner.create(key, record).await

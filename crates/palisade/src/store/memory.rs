@@ -3,7 +3,7 @@
 use super::attempts::{AttemptStore, Backoff, MemoryCounters, Taken, DEFAULT_MAX_COUNTERS};
 use super::{Applied, Change, Data, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
 use async_trait::async_trait;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Default bound on the number of sessions held.
@@ -27,54 +27,141 @@ pub struct MemoryStore {
     max_counters: usize,
 }
 
-/// A record as the store keeps it: about half the memory of a [`Record`].
-/// The data is compact JSON in one allocation (a `serde_json::Map` costs a
-/// B-tree node of ~600 bytes even for one key) and the strings are boxed to
-/// their length. A memory store's bound is a count of sessions: the smaller
-/// each one, the more sessions fit in the same memory before a flood of new
-/// visitors starts evicting.
+/// A record as the store keeps it: about a third of the memory of a
+/// [`Record`], in two allocations (the record and its text). The data is
+/// compact JSON (a `serde_json::Map` costs a B-tree node of ~600 bytes even
+/// for one key) and the strings sit one after another in one boxed buffer,
+/// so that a session costs one heap block for its text where it cost four
+/// (data, user id, address, user agent): fewer blocks to allocate when a
+/// flood of new visitors arrives and to free when it evicts, and no
+/// allocator overhead per string. A memory store's bound is a count of
+/// sessions: the smaller each one, the more sessions fit in the same memory
+/// before a flood of new visitors starts evicting.
 struct Stored {
-    data: Box<str>,
+    /// The data, then the user id, the address and the user agent.
+    text: Box<str>,
+    /// Where the user id, the address and the user agent start in `text`
+    /// (each runs to the next one's start; the data is everything before).
+    ends: [u32; 3],
+    /// Which of the user id, the address and the user agent are present
+    /// (bits 0, 1 and 2): an empty string and an absent one differ.
+    present: u8,
     created_at: UnixTime,
     last_seen: UnixTime,
     expires_at: UnixTime,
     deadline: UnixTime,
-    user_id: Option<Box<str>>,
-    ip: Option<Box<str>>,
-    user_agent: Option<Box<str>>,
+    /// Its place in the expiry index among records expiring the same second.
+    seq: u64,
 }
+
+const USER: u8 = 1;
+const IP: u8 = 2;
+const USER_AGENT: u8 = 4;
 
 impl Stored {
     fn new(record: &Record) -> Result<Self, StoreError> {
-        let boxed = |s: &Option<String>| s.as_deref().map(Box::from);
-        Ok(Self {
-            data: encode(&record.data)?,
+        let mut stored = Self {
+            text: Box::from(""),
+            ends: [0; 3],
+            present: 0,
             created_at: record.created_at,
             last_seen: record.last_seen,
             expires_at: record.expires_at,
             deadline: record.deadline,
-            user_id: boxed(&record.user_id),
-            ip: boxed(&record.ip),
-            user_agent: boxed(&record.user_agent),
-        })
+            seq: 0,
+        };
+        let parts = [record.user_id.as_deref(), record.ip.as_deref(), record.user_agent.as_deref()];
+        stored.set_text(&encode(&record.data)?, parts)?;
+        Ok(stored)
+    }
+
+    /// Lays `data` and the optional strings out in one buffer.
+    fn set_text(&mut self, data: &str, parts: [Option<&str>; 3]) -> Result<(), StoreError> {
+        let len = data.len() + parts.iter().flatten().map(|p| p.len()).sum::<usize>();
+        if u32::try_from(len).is_err() {
+            return Err(StoreError::Corrupt("memory session record larger than 4 GiB".into()));
+        }
+        let mut text = String::with_capacity(len);
+        text.push_str(data);
+        let mut ends = [0u32; 3];
+        let mut present = 0;
+        for ((end, part), bit) in ends.iter_mut().zip(parts).zip([USER, IP, USER_AGENT]) {
+            // Checked above: every offset fits in a u32.
+            *end = text.len() as u32;
+            if let Some(part) = part {
+                text.push_str(part);
+                present |= bit;
+            }
+        }
+        self.text = text.into_boxed_str();
+        self.ends = ends;
+        self.present = present;
+        Ok(())
+    }
+
+    fn part(&self, n: usize, bit: u8) -> Option<&str> {
+        let start = self.ends[n] as usize;
+        let end = self.ends.get(n + 1).map_or(self.text.len(), |&e| e as usize);
+        (self.present & bit != 0).then(|| &self.text[start..end])
+    }
+
+    fn data_text(&self) -> &str {
+        &self.text[..self.ends[0] as usize]
+    }
+
+    fn user_id(&self) -> Option<&str> {
+        self.part(0, USER)
+    }
+
+    fn ip(&self) -> Option<&str> {
+        self.part(1, IP)
+    }
+
+    fn user_agent(&self) -> Option<&str> {
+        self.part(2, USER_AGENT)
     }
 
     fn data(&self) -> Result<Data, StoreError> {
-        serde_json::from_str(&self.data)
+        serde_json::from_str(self.data_text())
             .map_err(|_| StoreError::Corrupt("memory session record: data is not a JSON object".into()))
     }
 
+    /// Replaces the data, keeping the strings after it.
+    fn set_data(&mut self, data: &Data) -> Result<(), StoreError> {
+        let data = encode(data)?;
+        let old_start = self.ends[0] as usize;
+        let rest = &self.text[old_start..];
+        if u32::try_from(data.len() + rest.len()).is_err() {
+            return Err(StoreError::Corrupt("memory session record larger than 4 GiB".into()));
+        }
+        let mut text = String::with_capacity(data.len() + rest.len());
+        text.push_str(&data);
+        text.push_str(rest);
+        // The strings after the data move by the change in its length;
+        // checked above: every offset fits in a u32.
+        for end in &mut self.ends {
+            *end = (*end as usize - old_start + data.len()) as u32;
+        }
+        self.text = text.into_boxed_str();
+        Ok(())
+    }
+
     fn record(&self) -> Result<Record, StoreError> {
-        let string = |s: &Option<Box<str>>| s.as_deref().map(String::from);
+        let string = |s: Option<&str>| s.map(String::from);
+        Ok(Record { ip: string(self.ip()), user_agent: string(self.user_agent()), ..self.record_for_request()? })
+    }
+
+    /// The record without the client's address and user agent.
+    fn record_for_request(&self) -> Result<Record, StoreError> {
         Ok(Record {
             data: self.data()?,
             created_at: self.created_at,
             last_seen: self.last_seen,
             expires_at: self.expires_at,
             deadline: self.deadline,
-            user_id: string(&self.user_id),
-            ip: string(&self.ip),
-            user_agent: string(&self.user_agent),
+            user_id: self.user_id().map(String::from),
+            ip: None,
+            user_agent: None,
         })
     }
 
@@ -84,41 +171,53 @@ impl Stored {
             created_at: self.created_at,
             last_seen: self.last_seen,
             expires_at: self.expires_at,
-            ip: self.ip.as_deref().map(String::from),
-            user_agent: self.user_agent.as_deref().map(String::from),
+            ip: self.ip().map(String::from),
+            user_agent: self.user_agent().map(String::from),
             current: false,
         }
     }
 }
 
-fn encode(data: &Data) -> Result<Box<str>, StoreError> {
-    serde_json::to_string(data)
-        .map(String::into_boxed_str)
-        .map_err(|_| StoreError::Corrupt("session data cannot be encoded as JSON".into()))
+fn encode(data: &Data) -> Result<String, StoreError> {
+    serde_json::to_string(data).map_err(|_| StoreError::Corrupt("session data cannot be encoded as JSON".into()))
 }
+
+/// Records by expiry, then by when they were stored: `(expires_at, seq)`.
+///
+/// The second half of the key is a counter, not the store key: comparing
+/// two integers is cheaper than comparing two 32-byte keys, and new
+/// records (the latest expiry, the highest counter) go to the right edge
+/// of the tree, whose nodes stay in cache, where random store keys sent
+/// each insert to a random leaf among those expiring the same second. It
+/// took a third of the time of storing a new session in a full store.
+type ExpiryIndex = BTreeMap<(UnixTime, u64), StoreKey>;
 
 #[derive(Default)]
 struct Inner {
     records: HashMap<StoreKey, Stored>,
     /// The records with a user, by expiry.
-    signed_in_by_expiry: BTreeSet<(UnixTime, StoreKey)>,
+    signed_in_by_expiry: ExpiryIndex,
     /// The records without a user, by expiry: evicted first. Every record
-    /// is in exactly one of the two sets.
-    anonymous_by_expiry: BTreeSet<(UnixTime, StoreKey)>,
+    /// is in exactly one of the two indexes.
+    anonymous_by_expiry: ExpiryIndex,
+    /// The next record's `seq`.
+    next_seq: u64,
     /// User id → that user's session keys; kept exact by `insert`/`remove`.
     by_user: HashMap<String, HashSet<StoreKey>>,
 }
 
 impl Inner {
-    fn insert(&mut self, key: StoreKey, record: Stored) {
+    fn insert(&mut self, key: StoreKey, mut record: Stored) {
         self.remove(&key);
-        match &record.user_id {
+        record.seq = self.next_seq;
+        self.next_seq += 1;
+        match record.user_id() {
             Some(user) => {
-                self.signed_in_by_expiry.insert((record.expires_at, key));
+                self.signed_in_by_expiry.insert((record.expires_at, record.seq), key);
                 self.by_user.entry(user.to_string()).or_default().insert(key);
             }
             None => {
-                self.anonymous_by_expiry.insert((record.expires_at, key));
+                self.anonymous_by_expiry.insert((record.expires_at, record.seq), key);
             }
         }
         self.records.insert(key, record);
@@ -126,8 +225,8 @@ impl Inner {
 
     fn remove(&mut self, key: &StoreKey) -> Option<Stored> {
         let old = self.records.remove(key)?;
-        self.by_expiry_mut(old.user_id.is_none()).remove(&(old.expires_at, *key));
-        if let Some(user) = old.user_id.as_deref() {
+        self.by_expiry_mut(old.user_id().is_none()).remove(&(old.expires_at, old.seq));
+        if let Some(user) = old.user_id() {
             if let Some(keys) = self.by_user.get_mut(user) {
                 keys.remove(key);
                 if keys.is_empty() {
@@ -138,7 +237,7 @@ impl Inner {
         Some(old)
     }
 
-    fn by_expiry_mut(&mut self, anonymous: bool) -> &mut BTreeSet<(UnixTime, StoreKey)> {
+    fn by_expiry_mut(&mut self, anonymous: bool) -> &mut ExpiryIndex {
         if anonymous {
             &mut self.anonymous_by_expiry
         } else {
@@ -148,10 +247,13 @@ impl Inner {
 
     /// The record that expires first, of either kind.
     fn first_to_expire(&self) -> Option<(UnixTime, StoreKey)> {
-        match (self.anonymous_by_expiry.first(), self.signed_in_by_expiry.first()) {
-            (Some(a), Some(b)) => Some(*a.min(b)),
-            (a, b) => a.or(b).copied(),
-        }
+        let first =
+            |index: &ExpiryIndex| index.first_key_value().map(|(&(expires_at, seq), &key)| (expires_at, seq, key));
+        let found = match (first(&self.anonymous_by_expiry), first(&self.signed_in_by_expiry)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        found.map(|(expires_at, _, key)| (expires_at, key))
     }
 
     fn live_mut(&mut self, key: &StoreKey, now: UnixTime) -> Option<&mut Stored> {
@@ -178,7 +280,9 @@ impl Inner {
         }
         self.sweep(now);
         while self.records.len() >= max {
-            let Some(&(_, key)) = self.anonymous_by_expiry.first().or_else(|| self.signed_in_by_expiry.first()) else {
+            let first =
+                self.anonymous_by_expiry.first_key_value().or_else(|| self.signed_in_by_expiry.first_key_value());
+            let Some((_, &key)) = first else {
                 break;
             };
             self.remove(&key);
@@ -269,6 +373,10 @@ impl Store for MemoryStore {
         self.lock().live_mut(key, now).map(|r| r.record()).transpose()
     }
 
+    async fn load_for_request(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+        self.lock().live_mut(key, now).map(|r| r.record_for_request()).transpose()
+    }
+
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {
         let stored = Stored::new(record)?; // encoded before the lock is taken
         let mut inner = self.lock();
@@ -295,15 +403,16 @@ impl Store for MemoryStore {
             for k in &change.remove {
                 data.remove(k);
             }
-            record.data = encode(&data)?;
+            record.set_data(&data)?;
         }
         record.last_seen = change.last_seen;
         let old_expiry = std::mem::replace(&mut record.expires_at, change.expires_at);
         if old_expiry != change.expires_at {
-            let anonymous = record.user_id.is_none();
+            let anonymous = record.user_id().is_none();
+            let seq = record.seq;
             let by_expiry = inner.by_expiry_mut(anonymous);
-            by_expiry.remove(&(old_expiry, *key));
-            by_expiry.insert((change.expires_at, *key));
+            by_expiry.remove(&(old_expiry, seq));
+            by_expiry.insert((change.expires_at, seq), *key);
         }
         Ok(Applied::Done)
     }
@@ -424,6 +533,34 @@ mod tests {
         }
         let data = store.load(&key(1), 0).await.unwrap().unwrap().data;
         assert_eq!(serde_json::Value::Object(data), serde_json::json!({"n": 2, "k1": true, "k2": true}));
+    }
+
+    #[test]
+    fn a_stored_record_gives_back_every_string_present_absent_or_empty() {
+        let values = [None, Some(String::new()), Some("ü-1".to_owned()), Some("Mozilla/5.0 (X11)".to_owned())];
+        for user_id in &values {
+            for ip in &values {
+                for user_agent in &values {
+                    let mut record = Record {
+                        user_id: user_id.clone(),
+                        ip: ip.clone(),
+                        user_agent: user_agent.clone(),
+                        created_at: 1,
+                        last_seen: 2,
+                        expires_at: 3,
+                        deadline: 4,
+                        ..Default::default()
+                    };
+                    record.data.insert("k".into(), "v".into());
+                    let mut stored = Stored::new(&record).unwrap();
+                    assert_eq!(stored.record().unwrap(), record);
+                    // New data keeps the strings after it.
+                    record.data.insert("n".into(), 7.into());
+                    stored.set_data(&record.data).unwrap();
+                    assert_eq!(stored.record().unwrap(), record);
+                }
+            }
+        }
     }
 
     #[tokio::test]

@@ -165,6 +165,14 @@ pub trait Store: Send + Sync + 'static {
     /// `expires_at <= now`.
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError>;
 
+    /// [`load`](Self::load) for the session layer's request path, which
+    /// reads neither `ip` nor `user_agent`: a store may leave both `None`
+    /// to save copying them on every request (the devices list reads them
+    /// through [`sessions_of`](Self::sessions_of)). The default calls `load`.
+    async fn load_for_request(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+        self.load(key, now).await
+    }
+
     /// Inserts a brand-new record under a freshly generated key.
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError>;
 

@@ -109,6 +109,25 @@ macro_rules! store_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn load_for_request_is_load_with_the_client_left_out_or_kept() {
+                let store = make().await;
+                let mut rec = record(json!({"n": 3}), NOW + HOUR);
+                rec.user_id = Some("alice@example.com".into());
+                rec.ip = Some("2001:db8::1".into());
+                rec.user_agent = Some("Mozilla/5.0 (X11)".into());
+                store.create(&key("a"), &rec).await.unwrap();
+                let mut got = store.load_for_request(&key("a"), NOW).await.unwrap().expect("live record");
+                // A store may leave the client out; everything else is the record.
+                for (field, full) in [(&mut got.ip, &rec.ip), (&mut got.user_agent, &rec.user_agent)] {
+                    assert!(field.is_none() || field == full, "{field:?} is neither absent nor {full:?}");
+                    field.clone_from(full);
+                }
+                assert_eq!(got, rec);
+                assert_eq!(store.load_for_request(&key("a"), NOW + HOUR).await.unwrap(), None, "expired");
+                assert_eq!(store.load_for_request(&key("unknown"), NOW).await.unwrap(), None);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn create_with_empty_data_round_trips() {
                 let store = make().await;
                 let rec = record(json!({}), NOW + HOUR);
