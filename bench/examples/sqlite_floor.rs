@@ -1,16 +1,18 @@
-//! Is sqlx's SQLite driver the floor of the SQLite store (issue 15)?
+//! What is the floor of the SQLite store (issue 15)?
 //!
 //! Runs the store calls of one request — `/counter`: `load` then `apply`
 //! setting one key; `/read`: `load` — from 64 concurrent tasks on a
 //! two-worker Tokio runtime (as the served bench does), no HTTP, against the
 //! same database file, two ways in alternation:
 //!
-//! - `sqlx`: Palisade's own [`SqliteStore`] (sqlx: one worker thread per
-//!   connection, one writer and four readers, messages over channels per
-//!   statement);
-//! - `rusqlite`: the same SQL statements through `rusqlite` on dedicated
-//!   threads (one writer, four readers, WAL, `synchronous = NORMAL`),
-//!   one job and one reply channel per store call, statements cached.
+//! - `store`: Palisade's own [`SqliteStore`] as it is (rusqlite connections
+//!   on dedicated threads, one writer and four readers; the writes of the
+//!   request path share commits when several wait: group commit);
+//! - `plain`: the same SQL statements through `rusqlite` on dedicated
+//!   threads (one writer, four readers, WAL, `synchronous = NORMAL`), one
+//!   job, one reply channel and one commit per store call, statements
+//!   cached: the store as it was before group commit (and, before
+//!   2026-12-03, the measure that replaced sqlx's driver with rusqlite).
 //!
 //! Both decode the row into a [`Record`] the same way. Prints each
 //! repetition's operations per second and the paired ratio, then the median
@@ -133,15 +135,15 @@ enum Route {
 }
 
 enum Backend {
-    Sqlx(SqliteStore),
-    Rusqlite(Arc<Threads>),
+    Store(SqliteStore),
+    Plain(Arc<Threads>),
 }
 
 impl Backend {
     async fn request(&self, key: StoreKey, route: Route) {
         let record = match self {
-            Backend::Sqlx(store) => store.load(&key, NOW).await.expect("load"),
-            Backend::Rusqlite(threads) => threads.load(key, NOW).await,
+            Backend::Store(store) => store.load(&key, NOW).await.expect("load"),
+            Backend::Plain(threads) => threads.load(key, NOW).await,
         };
         let record = record.expect("session exists");
         if route == Route::Read {
@@ -155,10 +157,10 @@ impl Backend {
             expires_at: NOW + 3600,
         };
         match self {
-            Backend::Sqlx(store) => {
+            Backend::Store(store) => {
                 let _ = store.apply(&key, &change, NOW).await.expect("apply");
             }
-            Backend::Rusqlite(threads) => {
+            Backend::Plain(threads) => {
                 threads.apply(key, change, NOW).await;
             }
         }
@@ -231,30 +233,30 @@ fn main() {
             store.create(key, &record).await.expect("create");
         }
         let keys = Arc::new(keys);
-        let sqlx = Arc::new(Backend::Sqlx(store));
-        let rusqlite = Arc::new(Backend::Rusqlite(Arc::new(Threads::open(&path))));
+        let store_calls = Arc::new(Backend::Store(store));
+        let plain = Arc::new(Backend::Plain(Arc::new(Threads::open(&path))));
         let duration = Duration::from_secs(seconds);
         // Warm both (connections opened, statements prepared, pages cached).
-        measure(sqlx.clone(), keys.clone(), route, Duration::from_millis(500)).await;
-        measure(rusqlite.clone(), keys.clone(), route, Duration::from_millis(500)).await;
+        measure(store_calls.clone(), keys.clone(), route, Duration::from_millis(500)).await;
+        measure(plain.clone(), keys.clone(), route, Duration::from_millis(500)).await;
         let mut ratios = Vec::new();
         for rep in 0..reps {
             // Alternate which goes first, so a drift in the machine's speed
             // does not favour one.
             let (a, b) = if rep % 2 == 0 {
-                let a = measure(sqlx.clone(), keys.clone(), route, duration).await;
-                (a, measure(rusqlite.clone(), keys.clone(), route, duration).await)
+                let a = measure(store_calls.clone(), keys.clone(), route, duration).await;
+                (a, measure(plain.clone(), keys.clone(), route, duration).await)
             } else {
-                let b = measure(rusqlite.clone(), keys.clone(), route, duration).await;
-                (measure(sqlx.clone(), keys.clone(), route, duration).await, b)
+                let b = measure(plain.clone(), keys.clone(), route, duration).await;
+                (measure(store_calls.clone(), keys.clone(), route, duration).await, b)
             };
-            println!("rep {rep}: sqlx {a:.0}/s, rusqlite {b:.0}/s, rusqlite/sqlx {:.2}x", b / a);
-            ratios.push(b / a);
+            println!("rep {rep}: store {a:.0}/s, plain {b:.0}/s, store/plain {:.2}x", a / b);
+            ratios.push(a / b);
         }
         ratios.sort_by(f64::total_cmp);
         let median = ratios[ratios.len() / 2];
         println!(
-            "rusqlite/sqlx, {} store calls: median {median:.2}x ({:.2}-{:.2})",
+            "store/plain, {} store calls: median {median:.2}x ({:.2}-{:.2})",
             if route == Route::Counter { "/counter" } else { "/read" },
             ratios[0],
             ratios[ratios.len() - 1]

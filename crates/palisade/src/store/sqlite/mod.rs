@@ -426,7 +426,7 @@ impl Store for SqliteStore {
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {
         let (key, data, record) = (*key, encode_data(&record.data)?, without_data(record));
-        self.inner.writer.run(move |conn| insert(conn, &key, &record, &data)).await
+        self.inner.writer.run_batched(move |conn| insert(conn, &key, &record, &data)).await
     }
 
     /// One `UPDATE … WHERE key = ? AND expires_at > ?` that edits the JSON
@@ -453,7 +453,7 @@ impl Store for SqliteStore {
         ]);
         self.inner
             .writer
-            .run(move |conn| {
+            .run_batched(move |conn| {
                 let rows = conn
                     .prepare_cached(&sql)
                     .and_then(|mut statement| statement.execute(params_from_iter(values)))
