@@ -7,7 +7,9 @@
 //! session never overwrite each other's keys.
 //!
 //! The store keeps its own connections, each on a dedicated thread
-//! (`threads`): one writer and four readers for a file.
+//! (`threads`): one writer and four readers for a file, plus four read
+//! connections that `load` uses in place on the calling thread when one is
+//! free (a primary-key lookup that never waits for the writer).
 //!
 //! ```no_run
 //! use palisade::store::SqliteStore;
@@ -37,6 +39,9 @@ use threads::Worker;
 /// one writer.
 const READ_CONNECTIONS: usize = 4;
 
+/// Read connections a `load` uses in place, on the calling thread.
+const IN_PLACE_READERS: usize = 4;
+
 /// `SQLITE_MAX_FUNCTION_ARG` is 127 in the bundled SQLite: `json_set(data,
 /// p1, v1, …)` takes at most 63 pairs and `json_remove(data, p1, …)` 126
 /// paths, so larger changes nest several calls (still one statement).
@@ -63,6 +68,18 @@ struct Inner {
     /// database, whose only connection is the writer.
     readers: Vec<Worker>,
     next_reader: AtomicUsize,
+    /// Read connections `load` uses in place, on the calling thread: the
+    /// request path's one read is a primary-key lookup in a WAL database,
+    /// which never waits for the writer and takes microseconds from cached
+    /// pages, where handing it to a reader thread and back cost two context
+    /// switches (a `/read` was 42.6 µs of CPU through a reader thread, 29.0
+    /// in place: `docs/BENCHMARKS.md`). Taken with `try_lock` only: a busy
+    /// one is skipped, never waited for, and with none free the read goes
+    /// to a reader thread. Their busy timeout is zero, so a lock held in
+    /// SQLite (WAL recovery) sends the read to a reader thread, whose busy
+    /// handler may wait, instead of sleeping on an async worker. Emptied
+    /// (`None`) by [`SqliteStore::close`].
+    in_place: Vec<std::sync::Mutex<Option<Connection>>>,
     /// The writes that end a session (logout, revocation, the old id's
     /// delete at login) switch the writer to `synchronous = FULL` for their
     /// commit: a power loss cannot bring back a session that was ended.
@@ -91,16 +108,22 @@ impl SqliteStore {
         let path = path.as_ref().to_owned();
         // Opening and migrating block (the migration may wait for another
         // instance's write lock): off the async workers.
-        let (writer, readers) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        let (writer, (readers, in_place)) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(StoreError::unavailable)?;
             }
             let mut writer = schema::open_file(&path).map_err(StoreError::unavailable)?;
             schema::migrate(&mut writer).map_err(StoreError::unavailable)?;
-            let readers = (0..READ_CONNECTIONS)
-                .map(|_| schema::open_file(&path).map_err(StoreError::unavailable))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((writer, readers))
+            let open = |_| schema::open_file(&path).map_err(StoreError::unavailable);
+            let readers = (0..READ_CONNECTIONS).map(open).collect::<Result<Vec<_>, _>>()?;
+            let in_place = (0..IN_PLACE_READERS)
+                .map(|n| {
+                    let conn = open(n)?;
+                    conn.busy_timeout(Duration::ZERO).map_err(StoreError::unavailable)?;
+                    Ok(std::sync::Mutex::new(Some(conn)))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok((writer, (readers, in_place)))
         })
         .await
         .map_err(StoreError::unavailable)??;
@@ -109,7 +132,7 @@ impl SqliteStore {
             .into_iter()
             .map(|conn| Worker::spawn("palisade-sqlite-reader", conn))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self::from_workers(writer, readers, true))
+        Ok(Self::from_workers(writer, readers, in_place, true))
     }
 
     /// A private in-memory database: one connection, lost when the store
@@ -117,7 +140,7 @@ impl SqliteStore {
     pub async fn in_memory() -> Result<Self, StoreError> {
         let mut conn = schema::open_memory().map_err(StoreError::unavailable)?;
         schema::migrate(&mut conn).map_err(StoreError::unavailable)?;
-        Ok(Self::from_workers(Worker::spawn("palisade-sqlite", conn)?, Vec::new(), false))
+        Ok(Self::from_workers(Worker::spawn("palisade-sqlite", conn)?, Vec::new(), Vec::new(), false))
     }
 
     /// [`open`](Self::open) or [`in_memory`](Self::in_memory), from a URL
@@ -132,12 +155,18 @@ impl SqliteStore {
         }
     }
 
-    fn from_workers(writer: Worker, readers: Vec<Worker>, durable_endings: bool) -> Self {
+    fn from_workers(
+        writer: Worker,
+        readers: Vec<Worker>,
+        in_place: Vec<std::sync::Mutex<Option<Connection>>>,
+        durable_endings: bool,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 writer,
                 readers,
                 next_reader: AtomicUsize::new(0),
+                in_place,
                 durable_endings,
                 closed: AtomicBool::new(false),
             }),
@@ -150,9 +179,33 @@ impl SqliteStore {
     /// [`StoreError::Unavailable`]; a sweeper ends at its next tick.
     pub async fn close(&self) {
         self.inner.closed.store(true, Ordering::Relaxed);
+        for conn in &self.inner.in_place {
+            // Waits for a read in progress (microseconds), then closes.
+            drop(conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
+        }
         for worker in self.inner.readers.iter().chain([&self.inner.writer]) {
             worker.close().await;
         }
+    }
+
+    /// `load` on a free in-place connection; `None` when none is free (or
+    /// SQLite was busy): the caller goes to a reader thread.
+    fn load_in_place(&self, key: &StoreKey, now: UnixTime) -> Option<Result<Option<Record>, StoreError>> {
+        let connections = &self.inner.in_place;
+        if connections.is_empty() || self.inner.closed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        for n in 0..connections.len() {
+            // A poisoned lock (a panic mid-read) is skipped like a busy one.
+            let Ok(guard) = connections[(start + n) % connections.len()].try_lock() else { continue };
+            let conn = guard.as_ref()?; // closed
+            return match load_on(conn, key, now) {
+                Err(StoreError::Unavailable(err)) if is_busy(err.as_ref()) => None,
+                found => Some(found),
+            };
+        }
+        None
     }
 
     fn reader(&self) -> &Worker {
@@ -351,6 +404,28 @@ fn insert(conn: &Connection, key: &StoreKey, record: &Record, data: &str) -> Res
     Ok(())
 }
 
+/// The record under `key`, if live: the request path's one read.
+fn load_on(conn: &Connection, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(&format!("SELECT {RECORD_COLUMNS} FROM palisade_sessions WHERE key = ? AND expires_at > ?"))
+        .map_err(StoreError::unavailable)?;
+    let mut rows = statement.query(params![key.as_bytes().as_slice(), now]).map_err(StoreError::unavailable)?;
+    match rows.next().map_err(StoreError::unavailable)? {
+        Some(row) => decode_record(row, 0).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// SQLite's "database is locked/busy", which a connection without a busy
+/// timeout returns at once.
+fn is_busy(err: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        err.downcast_ref::<rusqlite::Error>(),
+        Some(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// `rotate` in one `BEGIN IMMEDIATE` transaction.
 fn rotate_on(
     conn: &mut Connection,
@@ -405,23 +480,14 @@ fn key_value(key: &StoreKey) -> Value {
 
 #[async_trait]
 impl Store for SqliteStore {
+    /// In place on a free read connection when there is one (see
+    /// `Inner::in_place`), else on a reader thread.
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
         let key = *key;
-        self.reader()
-            .run(move |conn| {
-                let mut statement = conn
-                    .prepare_cached(&format!(
-                        "SELECT {RECORD_COLUMNS} FROM palisade_sessions WHERE key = ? AND expires_at > ?"
-                    ))
-                    .map_err(StoreError::unavailable)?;
-                let mut rows =
-                    statement.query(params![key.as_bytes().as_slice(), now]).map_err(StoreError::unavailable)?;
-                match rows.next().map_err(StoreError::unavailable)? {
-                    Some(row) => decode_record(row, 0).map(Some),
-                    None => Ok(None),
-                }
-            })
-            .await
+        if let Some(found) = self.load_in_place(&key, now) {
+            return found;
+        }
+        self.reader().run(move |conn| load_on(conn, &key, now)).await
     }
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {
@@ -700,6 +766,62 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn store_load_reads_in_place_while_every_reader_thread_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("sessions.db")).await.unwrap();
+        let key = StoreKey::from_session_id(b"id");
+        store.create(&key, &Record { expires_at: i64::MAX, ..Default::default() }).await.unwrap();
+        // Every reader thread held until the load has answered.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Arc::new(std::sync::Mutex::new(released));
+        let held: Vec<_> = (0..READ_CONNECTIONS)
+            .map(|_| {
+                let (store, released) = (store.clone(), released.clone());
+                tokio::spawn(async move {
+                    store.reader().run(move |_| Ok(released.lock().unwrap().recv().ok())).await.unwrap();
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let loaded = tokio::time::timeout(Duration::from_secs(5), store.load(&key, 0)).await;
+        for _ in 0..READ_CONNECTIONS {
+            release.send(()).unwrap();
+        }
+        for task in held {
+            task.await.unwrap();
+        }
+        assert!(loaded.expect("answered without a reader thread").unwrap().is_some());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn store_load_goes_to_a_reader_thread_when_no_in_place_connection_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("sessions.db")).await.unwrap();
+        let key = StoreKey::from_session_id(b"id");
+        store.create(&key, &Record { expires_at: i64::MAX, ..Default::default() }).await.unwrap();
+        let guards: Vec<_> = store.inner.in_place.iter().map(|c| c.lock().unwrap()).collect();
+        assert_eq!(guards.len(), IN_PLACE_READERS);
+        assert!(store.load_in_place(&key, 0).is_none(), "none free: not read in place");
+        assert!(store.load(&key, 0).await.unwrap().is_some(), "read on a reader thread");
+        drop(guards);
+        assert!(store.load_in_place(&key, 0).expect("read in place").unwrap().is_some());
+    }
+
+    #[test]
+    fn store_busy_and_locked_send_a_read_to_a_reader_thread_other_errors_do_not() {
+        let failure =
+            |code| StoreError::unavailable(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None));
+        let busy = |err: StoreError| match err {
+            StoreError::Unavailable(err) => is_busy(err.as_ref()),
+            _ => unreachable!(),
+        };
+        assert!(busy(failure(rusqlite::ffi::SQLITE_BUSY)));
+        assert!(busy(failure(rusqlite::ffi::SQLITE_LOCKED)));
+        assert!(!busy(failure(rusqlite::ffi::SQLITE_CORRUPT)));
+        assert!(!busy(StoreError::unavailable(std::io::Error::other("x"))));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn store_calls_after_close_fail_closed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sessions.db");
