@@ -356,7 +356,7 @@ fn encode_data(data: &Data) -> Result<String, StoreError> {
     serde_json::to_string(data).map_err(|_| StoreError::Corrupt("session data cannot be encoded as JSON".into()))
 }
 
-/// Decodes a row (the [`RECORD_COLUMNS`] from column `first` on) without
+/// Decodes a row (the columns of `record_columns!` from column `first` on) without
 /// trusting it: any unexpected content is `Corrupt` (with a short reason,
 /// never the content), never a panic.
 fn decode_record(row: &Row<'_>, first: usize) -> Result<Record, StoreError> {
@@ -377,7 +377,17 @@ fn decode_record(row: &Row<'_>, first: usize) -> Result<Record, StoreError> {
     })
 }
 
-const RECORD_COLUMNS: &str = "data, created_at, last_seen, expires_at, deadline, user_id, ip, user_agent";
+/// The columns [`decode_record`] reads, as a macro so that the statements
+/// built from them are constants (no `format!` per request).
+macro_rules! record_columns {
+    () => {
+        "data, created_at, last_seen, expires_at, deadline, user_id, ip, user_agent"
+    };
+}
+
+/// The request path's one read.
+const LOAD_SQL: &str =
+    concat!("SELECT ", record_columns!(), " FROM palisade_sessions WHERE key = ? AND expires_at > ?");
 
 const INSERT_SQL: &str = "INSERT INTO palisade_sessions \
      (key, data, created_at, last_seen, expires_at, deadline, user_id, ip, user_agent) \
@@ -406,9 +416,7 @@ fn insert(conn: &Connection, key: &StoreKey, record: &Record, data: &str) -> Res
 
 /// The record under `key`, if live: the request path's one read.
 fn load_on(conn: &Connection, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
-    let mut statement = conn
-        .prepare_cached(&format!("SELECT {RECORD_COLUMNS} FROM palisade_sessions WHERE key = ? AND expires_at > ?"))
-        .map_err(StoreError::unavailable)?;
+    let mut statement = conn.prepare_cached(LOAD_SQL).map_err(StoreError::unavailable)?;
     let mut rows = statement.query(params![key.as_bytes().as_slice(), now]).map_err(StoreError::unavailable)?;
     match rows.next().map_err(StoreError::unavailable)? {
         Some(row) => decode_record(row, 0).map(Some),
@@ -574,8 +582,10 @@ impl Store for SqliteStore {
         self.reader()
             .run(move |conn| {
                 let mut statement = conn
-                    .prepare_cached(&format!(
-                        "SELECT key, {RECORD_COLUMNS} FROM palisade_sessions WHERE user_id = ? AND expires_at > ? \
+                    .prepare_cached(concat!(
+                        "SELECT key, ",
+                        record_columns!(),
+                        " FROM palisade_sessions WHERE user_id = ? AND expires_at > ? \
                          ORDER BY created_at, key"
                     ))
                     .map_err(StoreError::unavailable)?;

@@ -163,14 +163,12 @@ impl Worker {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let _ = answer.send(f(conn));
-        });
-        self.messages.send(Message::Run(job)).map_err(|_| StoreError::unavailable(Closed))?;
-        // The answer is dropped unsent only when the job panicked (the
-        // thread caught it) or the store closed before running it.
-        answered.await.map_err(|_| StoreError::unavailable(Dropped))?
+        self.call(|answer| {
+            Message::Run(Box::new(move |conn| {
+                let _ = answer.send(f(conn));
+            }))
+        })
+        .await
     }
 
     /// [`run`](Self::run) for a write of one statement that may share a
@@ -180,14 +178,27 @@ impl Worker {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.call(|answer| {
+            Message::Batched(Box::new(move |conn| {
+                let result = f(conn);
+                Box::new(move |committed| {
+                    let _ = answer.send(if committed { result } else { Err(StoreError::unavailable(Lost)) });
+                })
+            }))
+        })
+        .await
+    }
+
+    /// Sends the message `make` builds around the sender of its answer,
+    /// and awaits the answer.
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Message,
+    ) -> Result<T, StoreError> {
         let (answer, answered) = oneshot::channel();
-        let job: BatchedJob = Box::new(move |conn| {
-            let result = f(conn);
-            Box::new(move |committed| {
-                let _ = answer.send(if committed { result } else { Err(StoreError::unavailable(Lost)) });
-            })
-        });
-        self.messages.send(Message::Batched(job)).map_err(|_| StoreError::unavailable(Closed))?;
+        self.messages.send(make(answer)).map_err(|_| StoreError::unavailable(Closed))?;
+        // The answer is dropped unsent only when the job panicked (the
+        // thread caught it) or the store closed before running it.
         answered.await.map_err(|_| StoreError::unavailable(Dropped))?
     }
 
