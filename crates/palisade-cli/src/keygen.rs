@@ -35,7 +35,7 @@ pub fn generate(args: &KeygenArgs) -> Result<Zeroizing<String>, RandomError> {
 /// (`python -c 'import secrets; print(secrets.token_hex())'`).
 fn flask_key() -> Result<Zeroizing<String>, RandomError> {
     let mut bytes = Zeroizing::new([0u8; 32]);
-    getrandom::getrandom(bytes.as_mut_slice()).map_err(RandomError)?;
+    getrandom::fill(bytes.as_mut_slice()).map_err(RandomError)?;
     let mut hex = Zeroizing::new(String::with_capacity(64));
     for b in bytes.iter() {
         // Writing to a String cannot fail.
@@ -51,7 +51,7 @@ fn django_key() -> Result<Zeroizing<String>, RandomError> {
     let mut key = Zeroizing::new(String::with_capacity(DJANGO_LENGTH));
     let mut pool = Zeroizing::new([0u8; 64]);
     while key.len() < DJANGO_LENGTH {
-        getrandom::getrandom(pool.as_mut_slice()).map_err(RandomError)?;
+        getrandom::fill(pool.as_mut_slice()).map_err(RandomError)?;
         for &b in pool.iter() {
             if key.len() == DJANGO_LENGTH {
                 break;

@@ -4,13 +4,20 @@ use zeroize::Zeroizing;
 
 /// `N` bytes from the OS CSPRNG (`getrandom`).
 ///
+/// Through the C library's `getrandom` (the `getrandom` crate from 0.3 on;
+/// 0.2 made the system call itself): with glibc 2.41 or later on Linux 6.11
+/// or later the call is answered in the vDSO, without entering the kernel,
+/// and is still the kernel's generator, reseeded by it and safe across
+/// `fork`. On this project's bench machine (glibc 2.36) it is a system call
+/// of about 0.5 µs, one per AEAD nonce and per secret.
+///
 /// If the OS cannot give randomness the process must not go on issuing
 /// predictable session ids or nonces, so this aborts the request's task by
 /// panicking — the only panic in the crate, and one that cannot be reached
 /// from input.
 pub(crate) fn bytes<const N: usize>() -> Zeroizing<[u8; N]> {
     let mut buf = Zeroizing::new([0u8; N]);
-    if let Err(err) = getrandom::getrandom(buf.as_mut_slice()) {
+    if let Err(err) = getrandom::fill(buf.as_mut_slice()) {
         tracing::error!(%err, "the OS random number generator failed");
         panic!("the OS random number generator failed: {err}");
     }

@@ -26,7 +26,7 @@ macro_rules! attempt_suite {
 
             fn fresh_key() -> StoreKey {
                 let mut bytes = [0u8; 32];
-                getrandom::getrandom(&mut bytes).expect("OS randomness");
+                getrandom::fill(&mut bytes).expect("OS randomness");
                 StoreKey::from_bytes(bytes)
             }
 
