@@ -76,7 +76,10 @@ mod layout;
 mod scripts;
 
 use self::conn::{evalsha, Conn};
-use self::layout::{decode_listing, decode_record, encode_change, encode_record, pairs, ttl, Args, Keys, TTL_GRACE};
+use self::layout::{
+    decode_listing, decode_record, decode_record_for_request, encode_change, encode_record, pairs, ttl, Args, Keys,
+    TTL_GRACE,
+};
 use self::scripts::Scripts;
 use super::attempts::{AttemptStore, Backoff, Taken};
 use super::{Applied, Change, Record, SessionInfo, Store, StoreError, StoreKey, UnixTime};
@@ -231,6 +234,14 @@ impl RedisStore {
 
     /// Cluster path of `create` and `rotate`: the session hash first, then
     /// its index entry (see the module docs for why in this order).
+    /// One session's hash, every field (`HGETALL`).
+    async fn hgetall(&self, key: &StoreKey) -> Result<layout::Fields, StoreError> {
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(self.keys.session(key));
+        let reply: Value = self.conn.query(&cmd).await.map_err(redis_error)?;
+        pairs(reply)
+    }
+
     async fn create_then_index(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<(), StoreError> {
         let scripts = Scripts::get();
         let args = self.write_args(key, record, now)?;
@@ -336,10 +347,14 @@ impl RedisStoreBuilder {
 #[async_trait]
 impl Store for RedisStore {
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
-        let mut cmd = redis::cmd("HGETALL");
-        cmd.arg(self.keys.session(key));
-        let reply: Value = self.conn.query(&cmd).await.map_err(redis_error)?;
-        decode_record(pairs(reply)?, now)
+        decode_record(self.hgetall(key).await?, now)
+    }
+
+    /// The same `HGETALL` (the data keys are fields of their own, so the
+    /// hash is read whole), decoded without the client's address and user
+    /// agent.
+    async fn load_for_request(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+        decode_record_for_request(self.hgetall(key).await?, now)
     }
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {
