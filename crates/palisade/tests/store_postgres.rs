@@ -124,6 +124,20 @@ async fn row_count(store: &PostgresStore) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM palisade_sessions").fetch_one(store.pool()).await.unwrap()
 }
 
+#[tokio::test]
+async fn load_for_request_leaves_the_client_out_and_load_keeps_it() {
+    let store = fresh_store().await;
+    let key = StoreKey::from_session_id(b"client-left-out");
+    let mut rec = record(serde_json::json!({"n": 1}), now() + 60);
+    rec.user_id = Some("alice".into());
+    rec.ip = Some("203.0.113.7".into());
+    rec.user_agent = Some("Mozilla/5.0".into());
+    store.create(&key, &rec).await.unwrap();
+    let expected = Record { ip: None, user_agent: None, ..rec.clone() };
+    assert_eq!(store.load_for_request(&key, now()).await.unwrap(), Some(expected));
+    assert_eq!(store.load(&key, now()).await.unwrap(), Some(rec));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_run_twice_and_concurrently_without_harm() {
     let schema = fresh_schema().await;

@@ -208,6 +208,20 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// One session by key through `sql` ([`LOAD_SQL`] or
+    /// [`LOAD_FOR_REQUEST_SQL`]).
+    async fn load_with(&self, sql: &'static str, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(key.as_bytes().as_slice())
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        row.as_ref().map(decode_record).transpose()
+    }
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("postgres session row: {what}"))
 }
@@ -278,6 +292,12 @@ const LOAD_SQL: &str =
     "SELECT data::text AS data, created_at, last_seen, expires_at, deadline, user_id, ip, user_agent \
      FROM palisade_sessions WHERE key = $1 AND expires_at > $2";
 
+/// [`LOAD_SQL`] for the request path (`load_for_request`): the client's
+/// address and user agent are not sent (NULL in their place).
+const LOAD_FOR_REQUEST_SQL: &str = "SELECT data::text AS data, created_at, last_seen, expires_at, deadline, \
+     user_id, NULL::text AS ip, NULL::text AS user_agent \
+     FROM palisade_sessions WHERE key = $1 AND expires_at > $2";
+
 /// A plain `INSERT`: a key collision is an error, never an overwrite of
 /// someone else's session.
 const CREATE_SQL: &str = "INSERT INTO palisade_sessions \
@@ -334,13 +354,11 @@ const REVOKE_USER_SQL: &str = "DELETE FROM palisade_sessions WHERE user_id = $1 
 #[async_trait]
 impl Store for PostgresStore {
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
-        let row = sqlx::query(LOAD_SQL)
-            .bind(key.as_bytes().as_slice())
-            .bind(now)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(|e| self.error(e))?;
-        row.as_ref().map(decode_record).transpose()
+        self.load_with(LOAD_SQL, key, now).await
+    }
+
+    async fn load_for_request(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+        self.load_with(LOAD_FOR_REQUEST_SQL, key, now).await
     }
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {

@@ -190,7 +190,12 @@ impl SqliteStore {
 
     /// `load` on a free in-place connection; `None` when none is free (or
     /// SQLite was busy): the caller goes to a reader thread.
-    fn load_in_place(&self, key: &StoreKey, now: UnixTime) -> Option<Result<Option<Record>, StoreError>> {
+    fn load_in_place(
+        &self,
+        sql: &'static str,
+        key: &StoreKey,
+        now: UnixTime,
+    ) -> Option<Result<Option<Record>, StoreError>> {
         let connections = &self.inner.in_place;
         if connections.is_empty() || self.inner.closed.load(Ordering::Relaxed) {
             return None;
@@ -200,12 +205,22 @@ impl SqliteStore {
             // A poisoned lock (a panic mid-read) is skipped like a busy one.
             let Ok(guard) = connections[(start + n) % connections.len()].try_lock() else { continue };
             let conn = guard.as_ref()?; // closed
-            return match load_on(conn, key, now) {
+            return match load_on(conn, sql, key, now) {
                 Err(StoreError::Unavailable(err)) if is_busy(err.as_ref()) => None,
                 found => Some(found),
             };
         }
         None
+    }
+
+    /// One record by key through `sql`, in place on a free read connection
+    /// when there is one (see `Inner::in_place`), else on a reader thread.
+    async fn load_with(&self, sql: &'static str, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+        let key = *key;
+        if let Some(found) = self.load_in_place(sql, &key, now) {
+            return found;
+        }
+        self.reader().run(move |conn| load_on(conn, sql, &key, now)).await
     }
 
     fn reader(&self) -> &Worker {
@@ -385,9 +400,14 @@ macro_rules! record_columns {
     };
 }
 
-/// The request path's one read.
+/// A whole record by key (`load`).
 const LOAD_SQL: &str =
     concat!("SELECT ", record_columns!(), " FROM palisade_sessions WHERE key = ? AND expires_at > ?");
+
+/// The request path's one read (`load_for_request`): [`LOAD_SQL`] with
+/// NULL for the client's address and user agent, which it does not use.
+const LOAD_FOR_REQUEST_SQL: &str = "SELECT data, created_at, last_seen, expires_at, deadline, user_id, NULL, NULL \
+     FROM palisade_sessions WHERE key = ? AND expires_at > ?";
 
 const INSERT_SQL: &str = "INSERT INTO palisade_sessions \
      (key, data, created_at, last_seen, expires_at, deadline, user_id, ip, user_agent) \
@@ -415,8 +435,9 @@ fn insert(conn: &Connection, key: &StoreKey, record: &Record, data: &str) -> Res
 }
 
 /// The record under `key`, if live: the request path's one read.
-fn load_on(conn: &Connection, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
-    let mut statement = conn.prepare_cached(LOAD_SQL).map_err(StoreError::unavailable)?;
+/// One record by key through `sql` ([`LOAD_SQL`] or [`LOAD_FOR_REQUEST_SQL`]).
+fn load_on(conn: &Connection, sql: &str, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+    let mut statement = conn.prepare_cached(sql).map_err(StoreError::unavailable)?;
     let mut rows = statement.query(params![key.as_bytes().as_slice(), now]).map_err(StoreError::unavailable)?;
     match rows.next().map_err(StoreError::unavailable)? {
         Some(row) => decode_record(row, 0).map(Some),
@@ -491,11 +512,11 @@ impl Store for SqliteStore {
     /// In place on a free read connection when there is one (see
     /// `Inner::in_place`), else on a reader thread.
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
-        let key = *key;
-        if let Some(found) = self.load_in_place(&key, now) {
-            return found;
-        }
-        self.reader().run(move |conn| load_on(conn, &key, now)).await
+        self.load_with(LOAD_SQL, key, now).await
+    }
+
+    async fn load_for_request(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
+        self.load_with(LOAD_FOR_REQUEST_SQL, key, now).await
     }
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), StoreError> {
@@ -811,10 +832,10 @@ mod tests {
         store.create(&key, &Record { expires_at: i64::MAX, ..Default::default() }).await.unwrap();
         let guards: Vec<_> = store.inner.in_place.iter().map(|c| c.lock().unwrap()).collect();
         assert_eq!(guards.len(), IN_PLACE_READERS);
-        assert!(store.load_in_place(&key, 0).is_none(), "none free: not read in place");
+        assert!(store.load_in_place(LOAD_SQL, &key, 0).is_none(), "none free: not read in place");
         assert!(store.load(&key, 0).await.unwrap().is_some(), "read on a reader thread");
         drop(guards);
-        assert!(store.load_in_place(&key, 0).expect("read in place").unwrap().is_some());
+        assert!(store.load_in_place(LOAD_SQL, &key, 0).expect("read in place").unwrap().is_some());
     }
 
     #[test]
@@ -844,6 +865,24 @@ mod tests {
         assert!(!path.with_extension("db-wal").exists(), "the WAL is checkpointed and removed on close");
         let again = SqliteStore::open(&path).await.unwrap();
         assert!(again.load(&key, 0).await.unwrap().is_some(), "nothing lost");
+    }
+
+    #[tokio::test]
+    async fn store_load_for_request_leaves_the_client_out_and_load_keeps_it() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let key = StoreKey::from_session_id(b"id");
+        let record = Record {
+            data: [("n".to_owned(), json!(1))].into_iter().collect(),
+            expires_at: 10,
+            user_id: Some("alice".into()),
+            ip: Some("203.0.113.7".into()),
+            user_agent: Some("Mozilla/5.0".into()),
+            ..Default::default()
+        };
+        store.create(&key, &record).await.unwrap();
+        let expected = Record { ip: None, user_agent: None, ..record.clone() };
+        assert_eq!(store.load_for_request(&key, 0).await.unwrap(), Some(expected));
+        assert_eq!(store.load(&key, 0).await.unwrap(), Some(record));
     }
 
     #[tokio::test]
