@@ -288,15 +288,23 @@ fn bind_record<'q>(query: PgQuery<'q>, record: &'q Record) -> Result<PgQuery<'q>
 // Every statement is fixed text (user data only ever travels as a bind
 // parameter), so each is prepared once per connection and reused.
 
-const LOAD_SQL: &str =
-    "SELECT data::text AS data, created_at, last_seen, expires_at, deadline, user_id, ip, user_agent \
-     FROM palisade_sessions WHERE key = $1 AND expires_at > $2";
+/// One live record by key, with the columns `$client` gives for the
+/// client's address and user agent.
+macro_rules! load_sql {
+    ($client:literal) => {
+        concat!(
+            "SELECT data::text AS data, created_at, last_seen, expires_at, deadline, user_id, ",
+            $client,
+            " FROM palisade_sessions WHERE key = $1 AND expires_at > $2"
+        )
+    };
+}
+
+const LOAD_SQL: &str = load_sql!("ip, user_agent");
 
 /// [`LOAD_SQL`] for the request path (`load_for_request`): the client's
 /// address and user agent are not sent (NULL in their place).
-const LOAD_FOR_REQUEST_SQL: &str = "SELECT data::text AS data, created_at, last_seen, expires_at, deadline, \
-     user_id, NULL::text AS ip, NULL::text AS user_agent \
-     FROM palisade_sessions WHERE key = $1 AND expires_at > $2";
+const LOAD_FOR_REQUEST_SQL: &str = load_sql!("NULL::text AS ip, NULL::text AS user_agent");
 
 /// A plain `INSERT`: a key collision is an error, never an overwrite of
 /// someone else's session.

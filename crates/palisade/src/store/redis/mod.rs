@@ -232,8 +232,6 @@ impl RedisStore {
         Ok(args)
     }
 
-    /// Cluster path of `create` and `rotate`: the session hash first, then
-    /// its index entry (see the module docs for why in this order).
     /// One session's hash, every field (`HGETALL`).
     async fn hgetall(&self, key: &StoreKey) -> Result<layout::Fields, StoreError> {
         let mut cmd = redis::cmd("HGETALL");
@@ -242,6 +240,8 @@ impl RedisStore {
         pairs(reply)
     }
 
+    /// Cluster path of `create` and `rotate`: the session hash first, then
+    /// its index entry (see the module docs for why in this order).
     async fn create_then_index(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<(), StoreError> {
         let scripts = Scripts::get();
         let args = self.write_args(key, record, now)?;

@@ -396,18 +396,27 @@ fn decode_record(row: &Row<'_>, first: usize) -> Result<Record, StoreError> {
 /// built from them are constants (no `format!` per request).
 macro_rules! record_columns {
     () => {
-        "data, created_at, last_seen, expires_at, deadline, user_id, ip, user_agent"
+        record_columns!("ip, user_agent")
+    };
+    ($client:literal) => {
+        concat!("data, created_at, last_seen, expires_at, deadline, user_id, ", $client)
+    };
+}
+
+/// One live record by key, with the columns `$client` gives for the
+/// client's address and user agent.
+macro_rules! load_sql {
+    ($client:literal) => {
+        concat!("SELECT ", record_columns!($client), " FROM palisade_sessions WHERE key = ? AND expires_at > ?")
     };
 }
 
 /// A whole record by key (`load`).
-const LOAD_SQL: &str =
-    concat!("SELECT ", record_columns!(), " FROM palisade_sessions WHERE key = ? AND expires_at > ?");
+const LOAD_SQL: &str = load_sql!("ip, user_agent");
 
 /// The request path's one read (`load_for_request`): [`LOAD_SQL`] with
 /// NULL for the client's address and user agent, which it does not use.
-const LOAD_FOR_REQUEST_SQL: &str = "SELECT data, created_at, last_seen, expires_at, deadline, user_id, NULL, NULL \
-     FROM palisade_sessions WHERE key = ? AND expires_at > ?";
+const LOAD_FOR_REQUEST_SQL: &str = load_sql!("NULL, NULL");
 
 const INSERT_SQL: &str = "INSERT INTO palisade_sessions \
      (key, data, created_at, last_seen, expires_at, deadline, user_id, ip, user_agent) \
@@ -434,8 +443,8 @@ fn insert(conn: &Connection, key: &StoreKey, record: &Record, data: &str) -> Res
     Ok(())
 }
 
-/// The record under `key`, if live: the request path's one read.
-/// One record by key through `sql` ([`LOAD_SQL`] or [`LOAD_FOR_REQUEST_SQL`]).
+/// The record under `key`, if live, through `sql` ([`LOAD_SQL`] or
+/// [`LOAD_FOR_REQUEST_SQL`]).
 fn load_on(conn: &Connection, sql: &str, key: &StoreKey, now: UnixTime) -> Result<Option<Record>, StoreError> {
     let mut statement = conn.prepare_cached(sql).map_err(StoreError::unavailable)?;
     let mut rows = statement.query(params![key.as_bytes().as_slice(), now]).map_err(StoreError::unavailable)?;
